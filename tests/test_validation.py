@@ -1,0 +1,119 @@
+"""Bad input raises ValueError naming the argument."""
+
+import math
+
+import pytest
+import torch
+
+import mdiff
+
+Y = mdiff.paper_points()
+X = torch.zeros(3, 2, dtype=torch.float64)
+
+
+def raises(match, fn, *a, **k):
+    with pytest.raises(ValueError, match=match):
+        fn(*a, **k)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s, y: mdiff.empirical_score(s, y),
+        lambda s, y: mdiff.tikhonov_score(s, y, 0.1),
+        lambda s, y: mdiff.empirical_bayes_score(s, y, 0.1),
+        lambda s, y: mdiff.smoothed_score(s, y, 0.1),
+    ],
+)
+def test_bad_data(schedule, make):
+    raises("data.*shape", make, schedule, torch.zeros(5))
+    raises("data.*non-empty", make, schedule, torch.zeros(0, 2))
+    raises("data.*finite", make, schedule, torch.tensor([[0.0, math.nan]]))
+    score = make(schedule, Y)
+    raises(r"x.*shape \(n, 2\)", score, torch.zeros(3, 3), 0.5)
+    raises(r"x.*shape \(n, 2\)", score, torch.zeros(3), 0.5)
+    raises(r"t must lie in \[0, T", score, X, 1.5)
+    raises(r"t must lie in \[0, T", score, X, -0.1)
+    raises(r"t must lie in \[0, T", score, X, math.nan)
+    raises(r"t must be a float or a tensor of shape \(3,\)", score, X, torch.ones(4) * 0.5)
+
+
+def test_bad_regularization_parameters(schedule):
+    raises("c must be", mdiff.tikhonov_score, schedule, Y, -1e-3)
+    raises("tau must be", mdiff.empirical_bayes_score, schedule, Y, 0.0)
+    raises("tau must be", mdiff.empirical_bayes_score, schedule, Y, -1.0)
+    raises("bandwidth must be", mdiff.smoothed_score, schedule, Y, -0.1)
+
+
+def test_bad_schedules():
+    raises("beta_min", mdiff.VP, beta_min=-1.0)
+    raises("beta_max", mdiff.VP, beta_min=1.0, beta_max=0.5)
+    raises("T must be", mdiff.VP, T=0.0)
+    raises("sigma0", mdiff.VE, sigma0=1.0)
+    raises("sigma0", mdiff.VE, sigma0=math.inf)
+    raises("T must be", mdiff.VE, T=-1.0)
+
+
+def test_bad_time_grids(schedule):
+    score = mdiff.empirical_score(schedule, Y)
+    for ts in (
+        [1.0, 0.5, 0.7],
+        [0.5, 0.5, 0.0],
+        [1.0, math.nan, 0.0],
+        [2.0, 1.0],
+        [1.0, -0.5],
+        [1.0],
+    ):
+        raises("ts must", mdiff.probability_flow, schedule, score, X, torch.tensor(ts))
+        raises("ts must", mdiff.euler_maruyama, schedule, score, X, torch.tensor(ts))
+    raises(
+        "method must be",
+        mdiff.probability_flow,
+        schedule,
+        score,
+        X,
+        torch.tensor([1.0, 0.0]),
+        method="rk4",
+    )
+    raises(
+        "x must be",
+        mdiff.probability_flow,
+        schedule,
+        score,
+        torch.zeros(3),
+        torch.tensor([1.0, 0.0]),
+    )
+    raises("n_steps", mdiff.time_grid, schedule, 0)
+    raises("spacing", mdiff.time_grid, schedule, 5, spacing="cosine")
+    raises("t_end", mdiff.time_grid, schedule, 5, t_end=1.0)
+
+
+def test_bad_gaussian(schedule):
+    raises("mean", mdiff.gaussian_score, schedule, torch.zeros(2, 2), torch.eye(2))
+    raises(
+        r"cov must have shape \(2, 2\)",
+        mdiff.gaussian_score,
+        schedule,
+        torch.zeros(2),
+        torch.eye(3),
+    )
+    raises(
+        "symmetric",
+        mdiff.gaussian_score,
+        schedule,
+        torch.zeros(2),
+        torch.tensor([[1.0, 1.0], [0.0, 1.0]]),
+    )
+    raises("semi-definite", mdiff.gaussian_score, schedule, torch.zeros(2), -torch.eye(2))
+
+
+def test_bad_metric_arguments():
+    raises("tol must be", mdiff.fraction_within, X, Y, -1e-2)
+    raises(r"samples.*shape \(n, 2\)", mdiff.nearest_distance, torch.zeros(3, 3), Y)
+    raises("at least 2", mdiff.memorized, X, Y[:1])
+    raises("ratio", mdiff.memorized, X, Y, ratio=0.0)
+
+
+def test_bad_weights_arguments(schedule):
+    raises(r"x.*shape \(n, 2\)", mdiff.posterior_weights, schedule, Y, torch.zeros(2, 5), 0.5)
+    raises(r"t must lie", mdiff.denoiser, schedule, Y, X, 3.0)
