@@ -16,14 +16,16 @@ STAMP := $(VENV)/.installed
 JB_BUILD := $(BIN)/jupyter-book build . --all -W -n --keep-going
 NBVAL := $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg
-LINT_PATHS := $(wildcard mdiff tests benchmarks chapters)
+LINT_PATHS := $(wildcard mdiff tests benchmarks chapters _ext)
 export PYTHONHASHSEED := 0
 
-.PHONY: help venv book build test lint unit nbval execute lab student bench clean distclean
+.PHONY: help venv book build test lint unit nbval browser execute lab student bench clean distclean
 
 help:
 	@echo "make book      create .venv if needed, build the HTML book, print its path"
-	@echo "make test      ruff, unit tests, notebooks vs stored outputs (nbval), strict build"
+	@echo "make test      ruff, unit tests, notebooks vs stored outputs (nbval), strict build,"
+	@echo "               browser test of the built book (headless Chromium, offline)"
+	@echo "make browser   only the browser test, on the existing build (_build/html)"
 	@echo "make lab       open the chapters in JupyterLab"
 	@echo "make execute   re-execute every chapter in place (outputs + widget state)"
 	@echo "make student   generate the student versions into _build/student"
@@ -51,6 +53,7 @@ test: $(STAMP)
 	@SECONDS=0; $(MAKE) --no-print-directory unit; echo "[time] unit tests: $${SECONDS} s"
 	@SECONDS=0; $(MAKE) --no-print-directory nbval; echo "[time] notebooks (nbval): $${SECONDS} s"
 	@$(MAKE) --no-print-directory build
+	@SECONDS=0; $(MAKE) --no-print-directory browser; echo "[time] browser test: $${SECONDS} s"
 	@echo "make test: all checks passed"
 
 lint: $(STAMP)
@@ -61,6 +64,12 @@ unit: $(STAMP)
 
 nbval: $(STAMP)
 	$(NBVAL) chapters/
+
+# The built book in headless Chromium (tests/browser; screenshots in _build/screenshots).
+# It needs a build, so `pytest tests` (the unit run) does not collect tests/browser: it runs
+# only when named, as here. BOOK_HTML=... tests another build directory.
+browser: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser
 
 # Re-execute chapters top to bottom in place (all, or NB="chapters/01-....ipynb");
 # prints wall time and peak kernel memory per chapter.
