@@ -7,6 +7,7 @@ re-exported here, so chapters call ``mdiff.empirical_score(...)`` and never a su
 
 from .data import (
     PAPER_WINDOW,
+    digits,
     four_points,
     gaussian_data,
     paper_points,
@@ -15,27 +16,47 @@ from .data import (
     square_boundary,
     two_points,
 )
-from .metrics import fraction_within, memorized, nearest_distance, nearest_k
+from .metrics import (
+    closer_than_heldout,
+    energy_distance,
+    fraction_within,
+    memorized,
+    mmd,
+    nearest_distance,
+    nearest_k,
+    nearest_ratio,
+    pair_similarity,
+)
+from .models import MLP, FourierTimeEmbedding
 from .regularized import empirical_bayes_score, smoothed_score, tikhonov_score
 from .sampling import euler_maruyama, probability_flow
 from .schedules import VE, VP, time_grid
 from .scores import (
+    conditional_empirical_score,
     denoiser,
     empirical_score,
     gaussian_log_density,
     gaussian_score,
     posterior_weights,
 )
+from .training import dsm_loss, score_from_model, train, train_many
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FourierTimeEmbedding",
+    "MLP",
     "PAPER_WINDOW",
     "VE",
     "VP",
+    "closer_than_heldout",
+    "conditional_empirical_score",
     "denoiser",
+    "digits",
+    "dsm_loss",
     "empirical_bayes_score",
     "empirical_score",
+    "energy_distance",
     "euler_maruyama",
     "four_points",
     "fraction_within",
@@ -43,16 +64,22 @@ __all__ = [
     "gaussian_log_density",
     "gaussian_score",
     "memorized",
+    "mmd",
     "nearest_distance",
     "nearest_k",
+    "nearest_ratio",
+    "pair_similarity",
     "paper_points",
     "posterior_weights",
     "probability_flow",
     "rectangles",
     "ring",
+    "score_from_model",
     "smoothed_score",
     "square_boundary",
     "tikhonov_score",
     "time_grid",
+    "train",
+    "train_many",
     "two_points",
 ]

@@ -81,3 +81,31 @@ def ring(n: int, radius: float = 1.0, width: float = 0.1, generator=None, dtype=
     u = torch.rand(n, generator=generator, dtype=dtype) * 2 * math.pi
     r = radius + width * torch.randn(n, generator=generator, dtype=dtype)
     return torch.stack([r * torch.cos(u), r * torch.sin(u)], 1)
+
+
+def digits(dtype=torch.float32, scale: str = "unit", return_labels: bool = False):
+    """The 1797 handwritten 8x8 digits of scikit-learn (UCI optical digits), flattened.
+
+    ``scale="unit"``: the grey levels ``0..16`` divided by 16, so pixels lie in ``[0, 1]``.
+    ``scale="standard"``: minus the mean image, divided by the pixel standard deviation of the
+    whole set (one number), so the set has mean zero and mean per-pixel variance one; the
+    always-blank border pixels stay exactly zero. The data ship with scikit-learn (no download).
+    Source: Alpaydin and Kaynak 1998, via ``sklearn.datasets.load_digits``.
+
+    Returns:
+        Tensor of shape ``(1797, 64)`` (row-major 8x8 images); with ``return_labels`` also the
+        labels ``0..9`` as a long tensor of shape ``(1797,)``.
+    """
+    from sklearn.datasets import load_digits
+
+    if scale not in ("unit", "standard"):
+        raise ValueError(f"scale must be 'unit' or 'standard', got {scale!r}")
+    bunch = load_digits()
+    images = torch.tensor(bunch.data, dtype=torch.float64) / 16
+    if scale == "standard":
+        images = images - images.mean(0)
+        images = images / images.pow(2).mean().sqrt()
+    images = images.to(dtype)
+    if return_labels:
+        return images, torch.tensor(bunch.target, dtype=torch.long)
+    return images

@@ -28,7 +28,7 @@ def nearest_k(samples: Tensor, data: Tensor, k: int = 1) -> tuple[Tensor, Tensor
     idx = torch.empty(samples.shape[0], k, dtype=torch.long, device=samples.device)
     step = block_rows(*data.shape)
     for i in range(0, samples.shape[0], step):
-        proxy = sq - 2 * samples[i : i + step] @ data.T
+        proxy = torch.addmm(sq, samples[i : i + step], data.T, alpha=-2)  # one pass
         idx[i : i + step] = proxy.topk(k, dim=1, largest=False).indices
     dist = (samples[:, None, :] - data[idx]).norm(dim=-1)
     dist, order = dist.sort(dim=1)
@@ -66,3 +66,129 @@ def memorized(samples: Tensor, data: Tensor, ratio: float = 1 / 3) -> Tensor:
         raise ValueError("memorized needs at least 2 training points (N >= 2)")
     dist = nearest_k(samples, data, 2)[0]
     return dist[:, 0] < ratio * dist[:, 1]
+
+
+def nearest_ratio(samples: Tensor, data: Tensor) -> Tensor:
+    """Nearest/second-nearest distance ratio ``d1 / d2`` of each sample.
+
+    ``memorized`` thresholds it at 1/3 (Yoon et al. 2023; Gu et al. 2023). A sample equal to a
+    training point that appears twice in ``data`` has ``d1 = d2 = 0`` and ratio NaN.
+
+    Returns:
+        Tensor of shape ``(n,)``.
+    """
+    if check_data(data).shape[0] < 2:
+        raise ValueError("nearest_ratio needs at least 2 training points (N >= 2)")
+    dist = nearest_k(samples, data, 2)[0]
+    return dist[:, 0] / dist[:, 1]
+
+
+def closer_than_heldout(samples: Tensor, data: Tensor, heldout: Tensor, q: float = 0.05) -> float:
+    """Fraction of samples nearer to the training set than the ``q``-quantile of held-out points.
+
+    ``r_q`` = ``q``-quantile of ``min_n |z_i - y_n|`` over held-out points ``z_i`` drawn from the
+    data law; returns ``#{j : min_n |x_j - y_n| < r_q} / M``, about ``q`` for samples that are
+    no closer to the training set than fresh data. Source: train vs held-out distances.
+    """
+    if not 0 < q < 1:
+        raise ValueError(f"q must lie in (0, 1), got {q!r}")
+    ref = nearest_distance(heldout, data).quantile(q)
+    return float((nearest_distance(samples, data) < ref).double().mean())
+
+
+def pair_similarity(a: Tensor, b: Tensor) -> Tensor:
+    """Cosine similarity of paired rows after removing each row's mean (Pearson correlation).
+
+    Compares samples ``a_j``, ``b_j`` drawn from the same initial noise by models built on two
+    disjoint halves of the data (Kadkhodaie et al. 2024): near 1 when both generalize.
+
+    Returns:
+        Tensor of shape ``(n,)`` with values in ``[-1, 1]``.
+    """
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a.ndim != 2 or a.shape != b.shape:
+        raise ValueError("a and b must be tensors of the same shape (n, d)")
+    a = a - a.mean(1, keepdim=True)
+    b = b - b.mean(1, keepdim=True)
+    return torch.nn.functional.cosine_similarity(a, b, dim=1)
+
+
+# Two-sample distances (chapter 8): energy distance and MMD, in row blocks ----------------
+
+#: Pairwise distances computed per block (rows x columns); 2**21 float64 numbers are 16 MB.
+_PAIR_BLOCK = 1 << 21
+
+
+def _two_samples(a, b, unbiased: bool) -> tuple[Tensor, Tensor]:
+    """Validate two samples ``(n, d)``, ``(m, d)``; return them centred, in float64."""
+    a, b = check_data(a, "a"), check_data(b, "b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"a and b must have the same d, got shapes {tuple(a.shape)}, {b.shape}")
+    if unbiased and min(a.shape[0], b.shape[0]) < 2:
+        raise ValueError("unbiased estimates need at least 2 rows in each of a and b")
+    a, b = a.to(torch.float64), b.to(a.device, torch.float64)
+    mu = (a.sum(0) + b.sum(0)) / (a.shape[0] + b.shape[0])  # centring keeps |x|^2 small
+    return a - mu, b - mu
+
+
+def _pair_mean(a: Tensor, b: Tensor, kernel, same: bool = False, unbiased: bool = False):
+    """Mean of ``kernel(|a_i - b_j|^2)`` over all pairs, or over ``i != j`` (``a`` is ``b``)."""
+    sq_b = (b * b).sum(1)
+    step = max(1, _PAIR_BLOCK // b.shape[0])
+    total, eps = 0.0, 8 * torch.finfo(a.dtype).eps
+    for i in range(0, a.shape[0], step):
+        rows = a[i : i + step]
+        size = (rows * rows).sum(1, keepdim=True) + sq_b
+        d2 = torch.addmm(size, rows, b.T, alpha=-2)  # |x|^2 + |y|^2 - 2 x.y
+        d2.masked_fill_(d2 <= size.mul_(eps), 0)  # below its rounding error: equal rows give 0
+        if same and unbiased:  # the pairs i = j are left out below
+            k = torch.arange(rows.shape[0], device=a.device)
+            d2[k, k + i] = 0
+        total += float(kernel(d2).sum())
+    n, m = a.shape[0], b.shape[0]
+    if same and unbiased:
+        return (total - n * float(kernel(torch.zeros((), dtype=a.dtype)))) / (n * (n - 1))
+    return total / (n * m)
+
+
+def energy_distance(a: Tensor, b: Tensor, *, unbiased: bool = False) -> float:
+    """Energy distance between two samples, ``2 E|X - Y| - E|X - X'| - E|Y - Y'|``.
+
+    Zero if and only if the two laws are equal (for finite first moments); it scales like
+    ``|x|``. Default: the V-statistic (averages over all pairs, exactly 0 for identical
+    samples, biased upwards by ``O(1/n)``); ``unbiased=True`` leaves out the pairs ``i = j``
+    within each sample (U-statistic: unbiased, may be negative). Computed in float64 over row
+    blocks, so memory stays bounded. Source: Székely and Rizzo 2013.
+
+    Returns:
+        A float (the squared-distance form; take no root).
+    """
+    a, b = _two_samples(a, b, unbiased)
+
+    def norm(d2):
+        return d2.sqrt_()
+
+    xx, yy = _pair_mean(a, a, norm, True, unbiased), _pair_mean(b, b, norm, True, unbiased)
+    return 2 * _pair_mean(a, b, norm) - xx - yy
+
+
+def mmd(a: Tensor, b: Tensor, bandwidth: float, *, unbiased: bool = False) -> float:
+    """Squared maximum mean discrepancy with the kernel ``k = exp(-|x - y|^2 / (2 h^2))``.
+
+    ``MMD^2 = E k(X, X') + E k(Y, Y') - 2 E k(X, Y)``, ``h = bandwidth``. Default: the
+    V-statistic (all pairs, exactly 0 for identical samples); ``unbiased=True`` leaves out the
+    pairs ``i = j`` (U-statistic, may be negative). Float64, row blocks.
+    Source: Gretton et al. 2012.
+
+    Returns:
+        A float, ``MMD^2`` (not its root).
+    """
+    h = float(bandwidth)
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"bandwidth must be a positive finite number, got {bandwidth!r}")
+    a, b = _two_samples(a, b, unbiased)
+
+    def gauss(d2):
+        return d2.mul_(-0.5 / (h * h)).exp_()
+
+    xx, yy = _pair_mean(a, a, gauss, True, unbiased), _pair_mean(b, b, gauss, True, unbiased)
+    return xx + yy - 2 * _pair_mean(a, b, gauss)

@@ -25,6 +25,8 @@ def style() -> None:
             "axes.prop_cycle": plt.cycler(color=PALETTE),
             "figure.dpi": 80,
             "savefig.dpi": 80,
+            "figure.facecolor": "white",  # opaque: legible on the book's dark theme too
+            "savefig.facecolor": "white",
             "font.size": 11,
             "axes.titlesize": 11,
             "axes.labelsize": 11,

@@ -14,8 +14,11 @@ from torch import Tensor
 
 Score = Callable[[Tensor, "float | Tensor"], Tensor]
 
-# Elements of one block of logits (rows x N); 2**21 float32 numbers are 8 MB.
-_BLOCK_ELEMENTS = 1 << 21
+# Elements of one block of logits (rows x N) when d is small: 2**19 float32 numbers are 2 MB,
+# about what the L2 caches hold, so the softmax passes stay in cache (see block_rows).
+_BLOCK_ELEMENTS = 1 << 19
+# For large d the products dominate: blocks may then take up to this fraction of the data's size.
+_DATA_FRACTION = 0.25
 
 
 def check_data(data, name: str = "data") -> Tensor:
@@ -59,19 +62,27 @@ def mean_and_var(schedule, x: Tensor, t) -> tuple[Tensor, Tensor]:
 
 
 class Prepared(NamedTuple):
-    """Training set stored once per score: centre ``mu`` and ``[y - mu, |y - mu|^2]``."""
+    """Training set stored once per score: centre ``mu`` and ``table = [|y - mu|^2; (y - mu)^T]``.
+
+    ``table`` has shape ``(d + 1, N)``; ``centred = table[1:].T`` is a view of shape ``(N, d)``.
+    """
 
     mu: Tensor
     centred: Tensor
-    augmented: Tensor
+    table: Tensor
 
 
 def prepare(data: Tensor) -> Prepared:
-    """Centre the data and append squared norms, so the logits are one matrix product."""
+    """Centre the data and stack squared norms over it, so the logits are one matrix product.
+
+    The table is stored feature-major (``(d + 1, N)``, rows contiguous): both products then run
+    at full speed, while ``(rows, N) @ (N, d)`` with a row-major ``(N, d)`` is slow for small d.
+    """
     mu = data.mean(0)
-    centred = data - mu
-    sq = (centred * centred).sum(1, keepdim=True)
-    return Prepared(mu, centred, torch.cat([centred, sq], 1))
+    table = data.new_empty(data.shape[1] + 1, data.shape[0])
+    torch.sub(data.T, mu[:, None], out=table[1:])
+    table[0] = torch.einsum("dn,dn->n", table[1:], table[1:])  # no (d, N) temporary
+    return Prepared(mu, table[1:].T, table)
 
 
 def prepared_like(cache: dict, data: Tensor, x: Tensor) -> Prepared:
@@ -83,40 +94,47 @@ def prepared_like(cache: dict, data: Tensor, x: Tensor) -> Prepared:
 
 
 def block_rows(n_data: int, d: int) -> int:
-    """Rows per block so that one block of logits holds about ``_BLOCK_ELEMENTS`` numbers."""
-    return max(1, _BLOCK_ELEMENTS // max(n_data, d + 1))
+    """Rows per block of logits: ``_BLOCK_ELEMENTS`` numbers, or more for large ``d``.
+
+    Small ``d``: the block stays in cache for the softmax passes. Large ``d``: the two matrix
+    products dominate and need many rows to run at full speed, so a block may hold up to
+    ``_DATA_FRACTION`` of the data's size (memory stays within a fixed factor of the data).
+    """
+    elements = max(_BLOCK_ELEMENTS, int(_DATA_FRACTION * n_data * d))
+    return max(1, elements // max(n_data, d + 1))
 
 
 def logit_blocks(prep: Prepared, x: Tensor, m: Tensor, var: Tensor):
     """Yield ``(rows, logits)`` with ``logits = (2 m x.y - m^2 |y|^2) / (2 var)`` per block.
 
     These are ``-|x - m y_n|^2 / (2 var)`` up to the row constant ``|x|^2 / (2 var)``,
-    computed on centred data as one matrix product ``[x m/var, -m^2/(2 var)] @ [y, |y|^2]^T``.
+    computed on centred data as one matrix product ``[-m^2/(2 var), x m/var] @ [|y|^2; y^T]``.
     """
     var = var.clamp_min(torch.finfo(x.dtype).eps ** 2)
     xc = x - m * prep.mu
-    lhs = torch.cat([xc * (m / var), -0.5 * m * m / var], 1)
+    lhs = torch.cat([-0.5 * m * m / var, xc * (m / var)], 1)
     step = block_rows(*prep.centred.shape)
     for i in range(0, x.shape[0], step):
         rows = slice(i, i + step)
-        yield rows, lhs[rows] @ prep.augmented.T
+        yield rows, lhs[rows] @ prep.table
 
 
 def posterior_mean(prep: Prepared, x: Tensor, m: Tensor, var: Tensor, with_lse: bool = False):
     """Tweedie denoiser ``xbar = sum_n w_n y_n`` and, optionally, ``log sum_n exp(l_n)``.
 
-    ``w = softmax(l)``, ``l_n = -|x - m y_n|^2 / (2 var)`` (log-sum-exp stable).
+    ``w = softmax(l)``, ``l_n = -|x - m y_n|^2 / (2 var)`` (log-sum-exp stable). The fused
+    softmax subtracts the row maximum ``l_k``, so ``log sum_n exp(l_n) = l_k - log w_k``.
     Returns ``(xbar, lse)``, shapes ``(n, d)`` and ``(n,)`` (``lse`` is None unless asked).
     """
     xbar = torch.empty_like(x)
     lse = torch.empty(x.shape[0], dtype=x.dtype, device=x.device) if with_lse else None
     for rows, logits in logit_blocks(prep, x, m, var):
         if with_lse:
-            lse[rows] = torch.logsumexp(logits, 1)
-            w = logits.sub_(lse[rows, None]).exp_()
-        else:
-            w = torch.softmax(logits, 1)
+            top, k = logits.max(1, keepdim=True)
+        w = torch.softmax(logits, 1)
         xbar[rows] = w @ prep.centred
+        if with_lse:
+            lse[rows] = (top - w.gather(1, k).log())[:, 0]
     if with_lse:
         xc = x - m * prep.mu
         lse -= (xc * xc).sum(1) / (2 * var.clamp_min(torch.finfo(x.dtype).eps ** 2)[:, 0])
@@ -223,3 +241,79 @@ def gaussian_log_density(schedule, mean: Tensor, cov: Tensor, x: Tensor, t) -> T
     ev = m * m * lam + var
     coords = (x - m * mean) @ vec
     return -0.5 * ((coords**2 / ev).sum(1) + torch.log(ev).sum(1) + d * math.log(2 * math.pi))
+
+
+def _conditioning_term(data_y: Tensor, y, joint: bool) -> Tensor:
+    """``(r, N)``: ``|y_r - y_n|^2`` if ``joint``, else 0 where ``y_r = y_n`` and inf elsewhere."""
+    k = data_y.shape[1]
+    y = torch.as_tensor(y, dtype=data_y.dtype, device=data_y.device)
+    y = y[None] if y.ndim == 1 else y
+    if y.ndim != 2 or y.shape[1] != k or y.shape[0] == 0:
+        raise ValueError(f"y must have shape ({k},) or (n, {k}), got {tuple(y.shape)}")
+    if not torch.isfinite(y).all():
+        raise ValueError("y must be finite (found NaN or inf)")
+    sq = torch.cdist(y, data_y, compute_mode="donot_use_mm_for_euclid_dist").square()
+    if joint:
+        return sq
+    match = sq == 0
+    if not match.any(1).all():
+        raise ValueError(
+            "y must equal one of the training values data_y when joint=False (the empirical "
+            "conditional law is defined only there); use joint=True for other y"
+        )
+    return torch.zeros_like(sq).masked_fill_(~match, math.inf)
+
+
+def conditional_empirical_score(
+    schedule, data_x: Tensor, data_y: Tensor, y, *, joint: bool = False
+) -> Score:
+    """Minimizer of the conditional empirical DSM loss for pairs ``(x_n, y_n)``, at one ``y``.
+
+    ``s(x, t) = (m xbar - x) / sigma^2`` with ``xbar = sum_n w_n x_n``. Only ``x`` noised
+    (``joint=False``): ``w_n ∝ 1[y_n = y] exp(-|x - m x_n|^2 / (2 sigma^2))``, defined only for
+    ``y`` equal to a training ``y_n``; for distinct ``y_n`` it is the single-Gaussian score
+    ``(m x_k - x) / sigma^2`` of the paired ``x_k``, for repeated ones (labels) the empirical
+    score of the matching ``x_n``. ``joint=True`` (``x`` and ``y`` noised together): the
+    ``x``-score of ``p_t^N(x, y_t) ∝ sum_n N(x; m x_n, sigma^2 I) N(y_t; m y_n, sigma^2 I)``
+    at ``y_t = m(t) y``, the noise-free image of the given clean ``y``, so
+    ``w_n ∝ exp(-(|x - m x_n|^2 + m^2 |y - y_n|^2) / (2 sigma^2))``; defined for every ``y``.
+    Source: Baptista et al. 2025, the conditional setting.
+
+    Args:
+        y: conditioning value, shape ``(k,)`` for every row of ``x``, or ``(n, k)``, one per row.
+
+    Returns:
+        A score ``score(x, t)`` returning a tensor shaped like ``x``.
+    """
+    data_x, data_y = check_data(data_x, "data_x"), check_data(data_y, "data_y")
+    if data_x.shape[0] != data_y.shape[0]:
+        raise ValueError(
+            f"data_x and data_y must have the same number of rows N, got {data_x.shape[0]} "
+            f"and {data_y.shape[0]}"
+        )
+    term = _conditioning_term(data_y, y, joint)
+    cache: dict = {}
+
+    def score(x: Tensor, t) -> Tensor:
+        check_x(x, data_x.shape[1])
+        if term.shape[0] not in (1, x.shape[0]):
+            raise ValueError(f"y has {term.shape[0]} rows: x must have 1 or that many rows")
+        m, var = mean_and_var(schedule, x, t)
+        var = var.clamp_min(torch.finfo(x.dtype).eps ** 2)
+        key = (x.dtype, x.device)
+        if key not in cache:
+            xs, mu = data_x.to(x), data_x.to(x).mean(0)
+            cache[key] = (mu, xs - mu, ((xs - mu) ** 2).sum(1), term.to(x))
+        mu, xc, sq, extra = cache[key]
+        out = torch.empty_like(x)
+        step = max(1, (1 << 19) // xc.shape[0])
+        for i in range(0, x.shape[0], step):
+            r = slice(i, i + step)
+            mr, vr, ry = m[r], var[r], r if extra.shape[0] > 1 else slice(None)
+            logits = 2 * mr * (x[r] - mr * mu) @ xc.T - mr * mr * sq  # -|x - m x_n|^2 + const
+            logits -= (mr * mr if joint else 1) * extra[ry]  # joint: m^2 |y - y_n|^2; else 0/inf
+            xbar = torch.softmax(logits / (2 * vr), 1) @ xc + mu
+            out[r] = (mr * xbar - x[r]) / vr
+        return out
+
+    return score

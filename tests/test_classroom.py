@@ -1,0 +1,441 @@
+"""The classroom machinery: student versions, their execution, and nbgrader compatibility.
+
+- Unit tests of the generator on small synthetic notebooks.
+- The chapters' student versions, written by the command line ``python -m mdiff.classroom
+  student``: nothing of a solution is left, outputs and metadata are cleared, checks kept.
+- Execution (nbclient, one kernel for all chapters, working directory ``chapters/``): the
+  set-up cells run, each stub stops its exercise with ``NotImplementedError``, and the
+  reference solution restored from the chapter makes the check pass. To keep the suite fast
+  only the set-up cells, the cells tagged ``exercise-context`` and the exercise cells are
+  executed (``mdiff.classroom.exercise_notebook``), not whole chapters.
+- nbgrader: ``generate_assignment`` and ``autograde`` on chapter 1's exercises give full marks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from mdiff import classroom
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+NOTEBOOKS = classroom.chapter_notebooks(CHAPTERS)
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def _read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+WITH_EXERCISES = [p for p in NOTEBOOKS if any(map(classroom.is_solution_cell, _read(p).cells))]
+
+
+def _ids(paths):
+    return [p.name for p in paths]
+
+
+def _solution_meta(grade_id):
+    return {
+        "nbgrader": {
+            "grade": False,
+            "grade_id": grade_id,
+            "locked": False,
+            "schema_version": 3,
+            "solution": True,
+            "task": False,
+        }
+    }
+
+
+def _check_meta(grade_id):
+    return {
+        "nbgrader": {
+            "grade": True,
+            "grade_id": grade_id,
+            "locked": True,
+            "points": 1,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# the generator on synthetic notebooks
+
+
+def test_stub_keeps_the_indentation_of_each_region():
+    source = (
+        "def f(x):\n"
+        '    """Docstring stays."""\n'
+        "    ### BEGIN SOLUTION\n"
+        "    y = secret(x)\n"
+        "    ### END SOLUTION\n"
+        "    if x:\n"
+        "        ### BEGIN SOLUTION\n"
+        "        return y\n"
+        "        ### END SOLUTION\n"
+        "    return 0"
+    )
+    assert classroom.stub_source(source) == (
+        "def f(x):\n"
+        '    """Docstring stays."""\n'
+        "    # YOUR CODE HERE\n"
+        "    raise NotImplementedError()\n"
+        "    if x:\n"
+        "        # YOUR CODE HERE\n"
+        "        raise NotImplementedError()\n"
+        "    return 0"
+    )
+
+
+def test_stub_drops_hidden_tests_and_handles_markdown():
+    source = "check(f)\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS\nprint(1)"
+    assert classroom.stub_source(source) == "check(f)\nprint(1)"
+    text = "Answer:\n### BEGIN SOLUTION\nBecause of cancellation.\n### END SOLUTION"
+    assert classroom.stub_source(text, markdown=True) == "Answer:\nYOUR ANSWER HERE"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "### BEGIN SOLUTION\nx = 1",
+        "x = 1\n### END SOLUTION",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+        "### BEGIN SOLUTION\nx = 1\n### END HIDDEN TESTS",
+    ],
+)
+def test_stub_rejects_unbalanced_delimiters(source):
+    with pytest.raises(ValueError):
+        classroom.stub_source(source)
+
+
+def _synthetic():
+    nb = new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "widgets": {"state": {"secret-widget": 1}},
+            "custom": "secret-metadata",
+        }
+    )
+    setup = new_code_cell("import mdiff", metadata={"tags": ["hide-input"], "scrolled": True})
+    setup.outputs = [nbformat.v4.new_output("stream", text="secret-output")]
+    setup.execution_count = 1
+    nb.cells = [
+        new_markdown_cell("# Title"),
+        setup,
+        new_markdown_cell("```{exercise} Square\n:label: ex-00-square\n\nWrite `square`.\n```"),
+        new_markdown_cell("```{solution-start} ex-00-square\n:class: dropdown\n```"),
+        new_markdown_cell("Explanation: multiply-secret-prose."),
+        new_code_cell(
+            "def square(x):\n    ### BEGIN SOLUTION\n    return x * x  # secret-body\n"
+            "    ### END SOLUTION",
+            metadata=_solution_meta("ex-00-square-solution"),
+        ),
+        new_code_cell("square(3)  # secret-demo"),
+        new_markdown_cell("```{solution-end}\n```"),
+        new_code_cell("assert square(3) == 9", metadata=_check_meta("ex-00-square-check")),
+        new_code_cell("answer = 42", metadata=_solution_meta("ex-00-free-solution")),
+        new_markdown_cell(
+            "Text before.\n\n````{solution} ex-00-square\n```python\nsecret-in-directive\n```\n"
+            "````\n\nText after."
+        ),
+        new_markdown_cell(":::{solution} ex-00-square\nsecret-only\n:::"),
+    ]
+    return nb
+
+
+def test_student_notebook_on_a_synthetic_chapter():
+    nb = _synthetic()
+    before = json.dumps(nb, sort_keys=True)
+    student = classroom.student_notebook(nb)
+    assert json.dumps(nb, sort_keys=True) == before  # the source is not modified
+    text = json.dumps(student)
+    assert "secret" not in text
+    assert "solution-start" not in text and "solution-end" not in text
+    assert set(student.metadata) == {"kernelspec"}
+    sources = [c.source for c in student.cells]
+    assert sources[0] == classroom.BANNER
+    assert sources[1:] == [
+        "# Title",
+        "import mdiff",
+        "```{exercise} Square\n:label: ex-00-square\n\nWrite `square`.\n```",
+        "def square(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+        "assert square(3) == 9",
+        STUB,
+        "Text before.\n\n\nText after.",
+    ]
+    code = [c for c in student.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    assert code[0].metadata == {"tags": ["hide-input"]}
+    assert code[2].metadata == _check_meta("ex-00-square-check")
+    nbformat.validate(student)
+
+
+def test_student_notebook_rejects_an_unclosed_solution_span():
+    nb = _synthetic()
+    del nb.cells[7]  # the {solution-end}
+    with pytest.raises(ValueError, match="solution-end"):
+        classroom.student_notebook(nb)
+
+
+def test_exercise_notebook_keeps_setup_context_and_exercises():
+    nb = _synthetic()
+    colab = new_code_cell("import sys  # the Colab cell comes before the imports")
+    nb.cells.insert(1, colab)
+    nb.cells.insert(3, new_code_cell("x = 1", metadata={"tags": [classroom.CONTEXT_TAG]}))
+    nb.cells.insert(4, new_code_cell("expensive_plot()"))
+    reduced = classroom.exercise_notebook(nb)
+    sources = [c.source for c in reduced.cells]
+    assert sources[:4] == ["# Title", colab.source, "import mdiff", "x = 1"]
+    assert "expensive_plot()" not in sources
+    assert any("BEGIN SOLUTION" in s for s in sources)  # solutions are kept
+    assert "assert square(3) == 9" in sources
+    assert all(c.get("outputs", []) == [] for c in reduced.cells)
+
+
+# ---------------------------------------------------------------------------------------
+# the chapters' student versions, written by the command line
+
+
+@pytest.fixture(scope="module")
+def student_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student")
+    run = subprocess.run(
+        [sys.executable, "-m", "mdiff.classroom", "student", str(CHAPTERS), str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"wrote {len(NOTEBOOKS)} student notebook(s)" in run.stdout
+    return out
+
+
+def test_command_line_writes_one_student_notebook_per_chapter(student_dir):
+    assert sorted(p.name for p in student_dir.glob("*.ipynb")) == _ids(NOTEBOOKS)
+
+
+def test_command_line_refuses_to_overwrite_the_chapters():
+    with pytest.raises(SystemExit):
+        classroom.main(["student", str(CHAPTERS), str(CHAPTERS)])
+
+
+def _solution_lines(nb) -> set[str]:
+    """Lines inside the solution regions (stripped; delimiters and very short lines skipped)."""
+    lines, inside = set(), False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if classroom.BEGIN_SOLUTION in line:
+                inside = True
+            elif classroom.END_SOLUTION in line:
+                inside = False
+            elif inside and len(line.strip()) >= 12:
+                lines.add(line.strip())
+    return lines
+
+
+def _public_text(nb, code: bool = True) -> str:
+    """What a reader sees outside the solution cells: markdown, outputs and (optionally)
+    the source of the other code cells."""
+    parts = []
+    for cell in nb.cells:
+        if not classroom.is_solution_cell(cell) and (code or cell.cell_type != "code"):
+            parts.append(cell.source)
+        for out in cell.get("outputs", []):
+            parts.append(json.dumps(out))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=_ids(WITH_EXERCISES))
+def test_solutions_appear_in_no_markdown_and_no_output(path):
+    """TEAM.md: nothing of a solution in markdown or outputs (a line of set-up code that the
+    solution shares with other code cells is not a secret and is allowed)."""
+    nb = _read(path)
+    public = _public_text(nb, code=False)
+    leaked = sorted(line for line in _solution_lines(nb) if line in public)
+    assert not leaked, f"{path.name}: solution lines in markdown or outputs: {leaked}"
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=_ids(WITH_EXERCISES))
+def test_student_version_leaks_nothing(path, student_dir):
+    source, student = _read(path), _read(student_dir / path.name)
+    text = "\n".join(c.source for c in student.cells)
+    raw = json.dumps(student)
+    public = _public_text(source)
+    for line in _solution_lines(source) - {x for x in _solution_lines(source) if x in public}:
+        assert line not in text and json.dumps(line)[1:-1] not in raw, (path.name, line)
+    assert classroom.BEGIN_SOLUTION not in raw and classroom.END_SOLUTION not in raw
+    assert "widgets" not in student.metadata
+    assert set(student.metadata) <= {"kernelspec", "language_info"}
+    for cell in student.cells:
+        assert set(cell.metadata) <= {"nbgrader", "tags", "editable", "deletable"}
+        assert classroom.directive(cell) not in ("solution", "solution-start", "solution-end")
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=_ids(WITH_EXERCISES))
+def test_student_version_has_one_stub_per_solution_and_every_check(path, student_dir):
+    source, student = _read(path), _read(student_dir / path.name)
+    solutions = [c for c in source.cells if classroom.is_solution_cell(c)]
+    stubs = [c for c in student.cells if classroom.is_solution_cell(c)]
+    assert len(stubs) == len(solutions)
+    assert all("raise NotImplementedError()" in c.source for c in stubs)
+    checks = [c.source for c in source.cells if classroom.is_check_cell(c)]
+    assert checks and checks == [c.source for c in student.cells if classroom.is_check_cell(c)]
+
+
+# ---------------------------------------------------------------------------------------
+# executing the student versions (one kernel for all chapters)
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """A started nbclient kernel whose working directory is chapters/ (as under nbval)."""
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    client = NotebookClient(
+        new_notebook(cells=[new_code_cell("")]),  # execute_cell(cell, 0) stores cell there
+        kernel_name="python3",
+        timeout=300,
+        resources={"metadata": {"path": str(CHAPTERS)}},
+    )
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(client.setup_kernel())
+        yield client
+
+
+def _run(client, source: str):
+    """Execute ``source``; return (error name or None, stdout text)."""
+    from nbclient.exceptions import CellExecutionError
+
+    cell = new_code_cell(source)
+    try:
+        client.execute_cell(cell, 0)
+    except CellExecutionError as err:
+        return err.ename, ""
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return None, text
+
+
+@pytest.mark.parametrize("path", WITH_EXERCISES, ids=_ids(WITH_EXERCISES))
+def test_student_version_stops_at_each_stub_and_solutions_pass(path, kernel):
+    """Run the student version (exercise cells only) top to bottom: every stub stops its
+    exercise with NotImplementedError (in the stub cell or in its check), and once the
+    chapter's reference solution is restored, the check passes."""
+    reduced = classroom.exercise_notebook(_read(path))
+    solutions = iter([c.source for c in reduced.cells if classroom.is_solution_cell(c)])
+    student = classroom.student_notebook(reduced)
+    assert _run(kernel, "%reset -f\nimport matplotlib.pyplot as plt\nplt.close('all')")[0] is None
+    pending, stops = None, 0
+    for k, cell in enumerate(c for c in student.cells if c.cell_type == "code"):
+        where = (path.name, k, cell.source[:80])
+        if classroom.is_solution_cell(cell):
+            assert pending is None, (*where, "a stub was never exercised by a check")
+            error, _ = _run(kernel, cell.source)
+            assert error in (None, "NotImplementedError"), (*where, error)
+            reference = next(solutions)
+            if error is None:  # the stub defined a function: its check must stop
+                pending = reference
+                continue
+            stops += 1
+            assert _run(kernel, reference)[0] is None, (*where, "the reference solution fails")
+            continue
+        if classroom.is_check_cell(cell) and pending is not None:
+            error, _ = _run(kernel, cell.source)
+            assert error == "NotImplementedError", (*where, "the stub was not reached", error)
+            stops += 1
+            assert _run(kernel, pending)[0] is None, (*where, "the reference solution fails")
+            pending = None
+        error, out = _run(kernel, cell.source)
+        assert error is None, (*where, error)
+        if classroom.is_check_cell(cell) and "mdiff.classroom" in cell.source:
+            assert "Correct" in out, (*where, out)
+    assert pending is None and stops == sum(map(classroom.is_solution_cell, reduced.cells)) > 0
+
+
+# ---------------------------------------------------------------------------------------
+# nbgrader: generate_assignment and autograde on chapter 1
+
+
+def _nbgrader(args, cwd: Path):
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run
+
+
+def test_nbgrader_generate_and_autograde_give_full_marks(tmp_path):
+    if shutil.which("nbgrader", path=str(Path(sys.executable).parent)) is None:
+        try:
+            import nbgrader  # noqa: F401
+        except ImportError:
+            pytest.skip("nbgrader is not installed (pip install nbgrader) - compatibility untested")
+    from nbgrader.api import Gradebook
+
+    chapter = CHAPTERS / "01-forward-reverse.ipynb"
+    # The assignment is chapter 1's exercises alone (set-up, exercises, checks): autograding
+    # the whole chapter would execute all of it and take as long as the chapter itself.
+    source = classroom.exercise_notebook(_read(chapter))
+    (tmp_path / "source" / "ps1").mkdir(parents=True)
+    nbformat.write(source, tmp_path / "source" / "ps1" / chapter.name)
+    db = tmp_path / "gradebook.db"
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(tmp_path)!r}\n"
+        f"c.CourseDirectory.db_url = {'sqlite:///' + str(db)!r}\n"
+        "c.ExecutePreprocessor.timeout = 300\n"
+    )
+    _nbgrader(["generate_assignment", "ps1", "--force"], tmp_path)
+    released = _read(tmp_path / "release" / "ps1" / chapter.name)
+    text = json.dumps(released)
+    assert "BEGIN SOLUTION" not in text
+    assert all(json.dumps(line)[1:-1] not in text for line in _solution_lines(source))
+
+    solutions = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in source.cells
+        if classroom.is_solution_cell(c)
+    }
+    for cell in released.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in solutions:
+            assert "raise NotImplementedError()" in cell.source
+            cell.source = solutions[grade_id]
+    submitted = tmp_path / "submitted" / "student1" / "ps1"
+    submitted.mkdir(parents=True)
+    nbformat.write(released, submitted / chapter.name)
+    run = _nbgrader(["autograde", "ps1", "--force"], tmp_path)
+    assert "cannot be converted to" not in run.stdout + run.stderr  # no stray check output
+
+    n_checks = sum(classroom.is_check_cell(c) for c in source.cells)
+    with Gradebook(f"sqlite:///{db}") as gradebook:
+        submission = gradebook.find_submission("ps1", "student1")
+        grades = {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
+        assert submission.max_score == n_checks == len(grades) >= 2
+        assert submission.score == submission.max_score, grades
+    graded = _read(tmp_path / "autograded" / "student1" / "ps1" / chapter.name)
+    outputs = json.dumps([c.get("outputs", []) for c in graded.cells])
+    assert "Error" not in outputs and outputs.count("Correct:") == n_checks
