@@ -3,6 +3,10 @@ import torch
 
 import mdiff
 
+# Unit tests use small tensors: one thread is as fast, and immune to oversubscription (with the
+# second core busy, 2-thread OpenMP made tests/test_sampling.py take 151 s instead of 5 s).
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed():
