@@ -117,9 +117,11 @@ def times_table(record: dict) -> str:
     note = (
         f"\n\nMeasured {m.get('date', '')} ({where}) by `python -m benchmarks.chapter_table "
         "--measure`: each chapter ran top to bottom in a fresh kernel; the memory is the peak "
-        "resident memory of the kernel. The machine was shared with other jobs, so the times "
-        "are pessimistic.\n"
+        "resident memory of the kernel."
     )
+    if load is not None and load > 1:  # the other core was busy: say so
+        note += " The machine was shared with other jobs, so the times are pessimistic."
+    note += "\n"
     return "\n".join(lines) + note
 
 

@@ -1,0 +1,112 @@
+"""Shared helpers: best-of-k timing, this machine's reference rates, the results table."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+
+
+def best_time(fn: Callable[[], object], repeat: int = 3, warmup: int = 1) -> float:
+    """Best wall time of ``repeat`` calls after ``warmup`` untimed calls (seconds)."""
+    for _ in range(warmup):
+        fn()
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_rate(n: int = 4096, repeat: int = 3) -> float:
+    """float32 matrix-product rate (flop/s) of an ``n x n`` by ``n x n`` product."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    out = torch.empty(n, n)
+    return 2 * n**3 / best_time(lambda: torch.mm(a, b, out=out), repeat)
+
+
+def exp_rate(n: int = 1 << 24, repeat: int = 5) -> float:
+    """float32 ``torch.exp`` rate (numbers/s) on ``n`` numbers into a preallocated output."""
+    a = -10 * torch.rand(n, generator=torch.Generator().manual_seed(0))
+    out = torch.empty_like(a)
+    return n / best_time(lambda: torch.exp(a, out=out), repeat)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas() -> str:
+    config = torch.__config__.show()
+    for name in ("BLAS_INFO=", "LAPACK_INFO="):
+        if name in config:
+            return config.split(name, 1)[1].split(",", 1)[0]
+    return "unknown"
+
+
+def machine() -> dict:
+    """What the numbers were measured on (cores, threads, BLAS, load average)."""
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "blas": _blas(),
+        "python": platform.python_version(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def row(figure, case, measured, reference, ratio=None, target=None, met=None, **extra) -> dict:
+    """One line of the results table (``measured``/``reference`` are display strings)."""
+    return {
+        "figure": figure,
+        "case": case,
+        "measured": measured,
+        "reference": reference,
+        "ratio": ratio,
+        "target": target,
+        "met": met,
+        **extra,
+    }
+
+
+COLUMNS = ("figure", "case", "measured", "reference", "ratio", "target", "met")
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return "-"
+    if key == "ratio" and isinstance(value, float):
+        return f"{value:.3g}"
+    if key == "met":
+        return "yes" if value else "NO"
+    return str(value)
+
+
+def table(rows: list[dict]) -> str:
+    """The rows as a plain-text table (also valid Markdown)."""
+    cells = [[_cell(k, r.get(k)) for k in COLUMNS] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(COLUMNS)]
+
+    def line(parts):
+        return "| " + " | ".join(p.ljust(w) for p, w in zip(parts, widths)) + " |"
+
+    return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *map(line, cells)])

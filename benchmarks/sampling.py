@@ -1,0 +1,187 @@
+"""Figure 4: score evaluations the samplers need on the paper's 20 points (VE, 1000 samples).
+
+Test: every sample ends within ``TOL`` of the same training point as the reference solution
+(DOP853, ``rtol = atol = 1e-10``, to ``t = 1e-5``, then one exponential step to ``t = 0``:
+the sigma -> 0 limit, i.e. the denoiser). ``probability_flow`` runs on ``mdiff.time_grid``
+(uniform in ``log sigma``); the smallest passing number of steps is found by doubling, then
+bisection (to within 1/8), watching only the samples that failed at the last failing size,
+and is checked on all samples at the end. Evaluations are counted by wrapping the score.
+The figure counts evaluations, not time, so it runs on one thread: on a busy machine the
+many tiny parallel regions of a 1000 x 20 problem would only make it slow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from scipy.integrate import solve_ivp
+
+import mdiff
+from mdiff.sampling import pf_drift
+
+from .common import row
+
+TOL = 1e-4
+T_END = 1e-5  # where the adaptive solvers stop; one denoiser step then goes to t = 0
+# Heun's and Euler's last step (to t = 0) is an Euler step that only halves the distance to the
+# training point, so they need sigma(t_min) = 1e-5 << TOL; the exponential step is exact there.
+T_MIN = {"euler": 1e-10, "heun": 1e-10, "exponential": 1e-5, "exponential-2": 1e-5}
+
+
+class Counted:
+    """A score that counts its evaluations (one call on all samples = one evaluation)."""
+
+    def __init__(self, score):
+        self.score, self.calls = score, 0
+
+    def __call__(self, x, t):
+        self.calls += 1
+        return self.score(x, t)
+
+
+def _m_sigma(schedule, t: float) -> tuple[float, float]:
+    tt = torch.tensor(t, dtype=torch.float64)
+    return float(schedule.m(tt)), float(schedule.sigma(tt))
+
+
+def exponential2(schedule, score, x, ts):
+    """Second-order exponential step: midpoint in ``log sigma`` (DPM-Solver-2, denoiser form).
+
+    A sketch for comparison, not part of mdiff: one exponential step to ``sigma_mid =
+    sqrt(sigma sigma')`` gives ``x_mid``; the step from ``x`` then uses the denoiser at ``x_mid``.
+    """
+    ts = ts.tolist()
+    for t, t1 in zip(ts[:-1], ts[1:]):
+        (m, s), (m1, s1) = _m_sigma(schedule, t), _m_sigma(schedule, t1)
+        den = (x + s * s * score(x, t)) / m
+        if t1 > 0:
+            tm = float(schedule.t_of_sigma(torch.tensor(math.sqrt(s * s1), dtype=torch.float64)))
+            mm, sm = _m_sigma(schedule, tm)
+            xm = mm * den + (sm / s) * (x - m * den)
+            den = (xm + sm * sm * score(xm, tm)) / mm
+        x = m1 * den + (s1 / s) * (x - m * den)
+    return x
+
+
+def adaptive(schedule, score, x, t_end: float, tol: float, method: str = "RK45"):
+    """``solve_ivp`` on the probability-flow ODE from ``T`` to ``t_end``; returns (x, nfev)."""
+    n, d = x.shape
+
+    def rhs(t, y):
+        return pf_drift(schedule, score, torch.from_numpy(y).view(n, d), t).numpy().ravel()
+
+    sol = solve_ivp(rhs, (schedule.T, t_end), x.numpy().ravel(), method=method, rtol=tol, atol=tol)
+    return torch.from_numpy(sol.y[:, -1].copy()).view(n, d), sol.nfev
+
+
+def denoise(schedule, score, x, t: float):
+    """The exponential step from ``t`` to ``0`` (``sigma' = 0``): the denoiser, one evaluation."""
+    return mdiff.probability_flow(schedule, score, x, torch.tensor([t, 0.0]), method="exponential")
+
+
+class Problem:
+    """The paper's set, VE, ``x(T) = sigma(T) xi`` with ``torch.manual_seed(0)``; the reference."""
+
+    def __init__(self, n_samples: int):
+        self.schedule, self.data = mdiff.VE(), mdiff.paper_points()
+        torch.manual_seed(0)
+        self.x0 = self.schedule.prior(n_samples, 2)
+        self.score = mdiff.empirical_score(self.schedule, self.data)
+        ref, self.ref_nfev = adaptive(self.schedule, self.score, self.x0, T_END, 1e-10, "DOP853")
+        self.target = self.nearest(denoise(self.schedule, self.score, ref, T_END))[1]
+
+    def nearest(self, x):
+        dist, idx = mdiff.nearest_k(x, self.data, 1)
+        return dist[:, 0], idx[:, 0]
+
+    def ok(self, x, which) -> torch.Tensor:
+        """Boolean per sample: within ``TOL`` of the reference's training point."""
+        dist, idx = self.nearest(x)
+        return (idx == self.target[which]) & (dist < TOL)
+
+    def run(self, method: str, n_steps: int, which) -> tuple[torch.Tensor, int]:
+        """Final points of the samples ``which`` after ``n_steps``; and the evaluations used."""
+        score = Counted(self.score)
+        ts = mdiff.time_grid(self.schedule, n_steps, t_min=T_MIN[method])
+        x0 = self.x0[which]
+        if method == "exponential-2":
+            x = exponential2(self.schedule, score, x0, ts)
+        else:
+            x = mdiff.probability_flow(self.schedule, score, x0, ts, method=method)
+        return self.ok(x, which), score.calls
+
+
+def steps_needed(problem: Problem, method: str, cap: int) -> dict:
+    """Smallest passing number of steps (see the module docstring), or None above ``cap``."""
+    everyone = torch.arange(len(problem.x0))
+    watch, lo, n, fails = everyone, 0, 4, {}
+    while n <= cap:
+        good, _ = problem.run(method, n, watch)
+        fails[n] = int((~good).sum())
+        if not good.all():
+            watch, lo, n = watch[~good], n, 2 * n
+            continue
+        hi = n
+        while hi - lo > max(1, lo // 8):
+            mid = (lo + hi) // 2
+            good, _ = problem.run(method, mid, watch)
+            fails[mid] = int((~good).sum())
+            lo, hi = (lo, mid) if good.all() else (mid, hi)
+        good, calls = problem.run(method, hi, everyone)  # the check on all samples
+        if good.all():
+            return {"steps": hi, "evaluations": calls, "fails_by_steps": fails}
+        watch, lo, n = everyone[~good], hi, 2 * hi
+    return {"steps": None, "evaluations": None, "fails_by_steps": fails}
+
+
+def sampling_rows(quick: bool = False) -> list[dict]:
+    """Figure 4: RK45's evaluations over each method's (ratio; target >= 10 for exponential)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _sampling_rows(quick)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _sampling_rows(quick: bool) -> list[dict]:
+    problem = Problem(50 if quick else 1000)
+    sched, score = problem.schedule, Counted(problem.score)
+    x_end, nfev = adaptive(sched, score, problem.x0, T_END, 1e-5)
+    rk_ok = bool(problem.ok(denoise(sched, score, x_end, T_END), slice(None)).all())
+    rk_evals = score.calls
+    note = f"RK45 {rk_evals} evals" + ("" if rk_ok else " (FAILS the test)")
+    rows = [
+        row(
+            "4 sampler evaluations",
+            f"RK45 rtol=atol=1e-5 to t={T_END:g} + 1 denoiser step",
+            f"{rk_evals} evals",
+            f"reference DOP853 1e-10: {problem.ref_nfev} evals",
+            None,
+            None,
+            rk_ok,
+            evaluations=rk_evals,
+            nfev=nfev,
+        )
+    ]
+    cap = 256 if quick else 1 << 15
+    for method in ("exponential", "exponential-2", "heun", "euler"):
+        r = steps_needed(problem, method, cap)
+        evals = r["evaluations"]
+        ratio = rk_evals / evals if evals else None
+        target = method == "exponential"
+        sketch = " (sketch, not in mdiff)" if method == "exponential-2" else ""
+        rows.append(
+            row(
+                "4 sampler evaluations",
+                f"{method}{sketch}, log-sigma grid, t_min={T_MIN[method]:g}",
+                f"{evals} evals ({r['steps']} steps)" if evals else f"> {cap} steps",
+                note,
+                ratio,
+                ">= 10" if target else None,
+                (ratio is not None and ratio >= 10) if target else None,
+                **r,
+            )
+        )
+    return rows
