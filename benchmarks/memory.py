@@ -2,14 +2,14 @@
 
 The child (``python -m benchmarks.memory M N d``) imports torch, draws a float32 training set
 ``(N, d)`` and ``M`` points, makes the score and calls it once; it prints its resident memory
-before the call and its peak (``ru_maxrss``, kept by the kernel, so nothing is missed by
-polling), as JSON on stdout.
+before the call and its peak, as JSON on stdout. The peak is ``VmHWM``, the high-water mark
+the kernel keeps for the child's own address space (nothing is missed by polling). Not
+``ru_maxrss``: a child started by vfork + exec inherits its parent's peak in that figure.
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 
@@ -21,9 +21,13 @@ BUDGET = 1.5e9  # bytes
 MB = 1e6
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
+def _status(field: str) -> int:
+    """A memory field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``) in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def child(M: int, N: int, d: int) -> dict:
@@ -32,14 +36,14 @@ def child(M: int, N: int, d: int) -> dict:
 
     import mdiff
 
-    idle = _rss()
+    idle = _status("VmRSS")
     g = torch.Generator().manual_seed(0)
     data = torch.randn(N, d, generator=g)
     x = data[:M] + torch.randn(M, d, generator=g)
-    before = _rss()
+    before = _status("VmRSS")
     out = mdiff.empirical_score(mdiff.VE(), data)(x, 0.5)
     assert out.shape == (M, d) and bool(out.isfinite().all())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = _status("VmHWM")
     return {"idle": idle, "before_call": before, "peak": peak, "data": data.nbytes}
 
 

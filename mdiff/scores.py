@@ -14,9 +14,9 @@ from torch import Tensor
 
 Score = Callable[[Tensor, "float | Tensor"], Tensor]
 
-# Elements of one block of logits (rows x N) when d is small: 2**19 float32 numbers are 2 MB,
-# about what the L2 caches hold, so the softmax passes stay in cache (see block_rows).
-_BLOCK_ELEMENTS = 1 << 19
+# Elements of one block of logits (rows x N) when d is small: 2**20 float32 numbers are 4 MB,
+# enough rows for both threads, still near the caches (see block_rows).
+_BLOCK_ELEMENTS = 1 << 20
 # For large d the products dominate: blocks may then take up to this fraction of the data's size.
 _DATA_FRACTION = 0.25
 
@@ -96,9 +96,10 @@ def prepared_like(cache: dict, data: Tensor, x: Tensor) -> Prepared:
 def block_rows(n_data: int, d: int) -> int:
     """Rows per block of logits: ``_BLOCK_ELEMENTS`` numbers, or more for large ``d``.
 
-    Small ``d``: the block stays in cache for the softmax passes. Large ``d``: the two matrix
-    products dominate and need many rows to run at full speed, so a block may hold up to
-    ``_DATA_FRACTION`` of the data's size (memory stays within a fixed factor of the data).
+    Small ``d``: the softmax passes dominate, and a block of a few MB stays near the caches.
+    Large ``d``: the two matrix products dominate and need many rows to run at full speed, so a
+    block may hold up to ``_DATA_FRACTION`` of the data's size (memory stays within a fixed
+    factor of the data).
     """
     elements = max(_BLOCK_ELEMENTS, int(_DATA_FRACTION * n_data * d))
     return max(1, elements // max(n_data, d + 1))
@@ -109,14 +110,17 @@ def logit_blocks(prep: Prepared, x: Tensor, m: Tensor, var: Tensor):
 
     These are ``-|x - m y_n|^2 / (2 var)`` up to the row constant ``|x|^2 / (2 var)``,
     computed on centred data as one matrix product ``[-m^2/(2 var), x m/var] @ [|y|^2; y^T]``.
+    Every block is written into the same buffer (fresh multi-MB allocations cost page faults):
+    use each block before asking for the next.
     """
     var = var.clamp_min(torch.finfo(x.dtype).eps ** 2)
     xc = x - m * prep.mu
     lhs = torch.cat([-0.5 * m * m / var, xc * (m / var)], 1)
-    step = block_rows(*prep.centred.shape)
+    step = max(1, min(block_rows(*prep.centred.shape), x.shape[0]))
+    buf = x.new_empty(step, prep.table.shape[1])
     for i in range(0, x.shape[0], step):
-        rows = slice(i, i + step)
-        yield rows, lhs[rows] @ prep.table
+        block = lhs[i : i + step]
+        yield slice(i, i + step), torch.mm(block, prep.table, out=buf[: len(block)])
 
 
 def posterior_mean(prep: Prepared, x: Tensor, m: Tensor, var: Tensor, with_lse: bool = False):
@@ -126,13 +130,13 @@ def posterior_mean(prep: Prepared, x: Tensor, m: Tensor, var: Tensor, with_lse: 
     softmax subtracts the row maximum ``l_k``, so ``log sum_n exp(l_n) = l_k - log w_k``.
     Returns ``(xbar, lse)``, shapes ``(n, d)`` and ``(n,)`` (``lse`` is None unless asked).
     """
-    xbar = torch.empty_like(x)
-    lse = torch.empty(x.shape[0], dtype=x.dtype, device=x.device) if with_lse else None
+    xbar = x.new_empty(x.shape)
+    lse = x.new_empty(x.shape[0]) if with_lse else None
     for rows, logits in logit_blocks(prep, x, m, var):
         if with_lse:
             top, k = logits.max(1, keepdim=True)
-        w = torch.softmax(logits, 1)
-        xbar[rows] = w @ prep.centred
+        w = torch.softmax(logits, 1, out=logits)  # in place: row by row, max first
+        torch.mm(w, prep.centred, out=xbar[rows])
         if with_lse:
             lse[rows] = (top - w.gather(1, k).log())[:, 0]
     if with_lse:
@@ -155,7 +159,7 @@ def posterior_weights(schedule, data: Tensor, x: Tensor, t) -> Tensor:
     prep = prepare(data.to(dtype=x.dtype, device=x.device))
     out = torch.empty(x.shape[0], data.shape[0], dtype=x.dtype, device=x.device)
     for rows, logits in logit_blocks(prep, x, m, var):
-        out[rows] = torch.softmax(logits, 1)
+        torch.softmax(logits, 1, out=out[rows])
     return out
 
 

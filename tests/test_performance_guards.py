@@ -64,10 +64,13 @@ class _DtypeRecorder(torch.overrides.TorchFunctionMode):
         return out
 
 
-@pytest.mark.parametrize("make", [
-    lambda s, y: mdiff.empirical_score(s, y),
-    lambda s, y: mdiff.empirical_bayes_score(s, y, 0.1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s, y: mdiff.empirical_score(s, y),
+        lambda s, y: mdiff.empirical_bayes_score(s, y, 0.1),
+    ],
+)
 def test_float32_call_makes_no_float64_tensor(schedule, make):
     data = torch.randn(300, 4)
     score = make(schedule, data)
@@ -87,6 +90,20 @@ def test_log_sum_exp_of_posterior_mean(schedule, t):
     _, lse = S.posterior_mean(S.prepare(data), x, m, var, with_lse=True)
     sq = ((x[:, None, :] - m[:, :, None] * data[None]) ** 2).sum(-1)
     assert torch.allclose(lse, torch.logsumexp(-sq / (2 * var), 1), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n_data", [1, 7, 17, 1000])
+def test_in_place_softmax_denoiser_matches_naive(monkeypatch, dtype, n_data):
+    """The softmax runs in place on the reused logits buffer; several blocks, odd row lengths."""
+    monkeypatch.setattr(S, "_BLOCK_ELEMENTS", 3 * n_data)
+    schedule, data = mdiff.VP(), torch.randn(n_data, 5, dtype=dtype)
+    x = torch.randn(10, 5, dtype=dtype)
+    m, s = schedule.m(0.3), schedule.sigma(0.3)
+    w = torch.softmax(-((x[:, None] - m * data[None]) ** 2).sum(-1) / (2 * s * s), 1)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    got = mdiff.denoiser(schedule, data, x, 0.3)
+    assert torch.allclose(got, (w @ data).to(dtype), rtol=tol, atol=tol)
 
 
 def test_benchmark_suite_smoke(tmp_path):
