@@ -796,9 +796,12 @@ def check_mmd2(fn) -> bool:
 
 
 def _first_match(got, variants: dict, rtol: float = 1e-7, atol: float = 1e-10) -> str | None:
-    """The message of the first wrong-answer variant that ``got`` reproduces, if any."""
+    """The message of the first wrong-answer variant that ``got`` reproduces, if any.
+
+    A variant whose value is None (it could not be computed) is skipped.
+    """
     for message, value in variants.items():
-        if _close(got, value, rtol=rtol, atol=atol):
+        if value is not None and _close(got, value, rtol=rtol, atol=atol):
             return message
     return None
 
@@ -1619,13 +1622,6 @@ def check_gaussian_denoiser(fn) -> bool:
 # Chapter 7: Tikhonov regularization --------------------------------------------------------
 
 
-def _ch7_first_match(got, variants: dict, rtol=1e-7, atol=1e-10) -> str | None:
-    for message, value in variants.items():
-        if value is not None and _close(got, value, rtol=rtol, atol=atol):
-            return message
-    return None
-
-
 def _ch7_solve_rows(matrix: torch.Tensor, s: torch.Tensor) -> torch.Tensor | None:
     """Rows of ``matrix^{-1} s`` (None if ``matrix`` is singular)."""
     try:
@@ -1680,7 +1676,7 @@ def check_regularized_minimizer(fn) -> bool:
                 s - s @ gamma.T
             ),
         }
-        message = _ch7_first_match(got, variants)
+        message = _first_match(got, variants)
         if message:
             fail(f"{name}: {message}")
         err = (got - want).abs().max()
@@ -1730,7 +1726,7 @@ def check_terminal_offset_vp(fn) -> bool:
             if _close(got, want, rtol=1e-7, atol=1e-10):
                 continue
             where = f"(c = {c}, t1 = {t1}, {schedule})"
-            message = _ch7_first_match(got, variants)
+            message = _first_match(got, variants)
             if message:
                 fail(f"{name} {where}: {message}")
             fail(f"{name} {where} is off by up to {(got - want).abs().max():.3g}")
@@ -1785,7 +1781,7 @@ def check_penalized_dsm_loss(fn) -> bool:
                     ((sig * s - z) ** 2).sum(1) + c * pen
                 ),
             }
-            message = _ch7_first_match(got, variants)
+            message = _first_match(got, variants)
             if message:
                 fail(f"{name} (c = {c}): {message}")
             fail(f"{name} (c = {c}, {schedule}) is off by up to {(got - want).abs().max():.3g}")
@@ -1936,7 +1932,7 @@ def check_freeze_bandwidth(fn) -> bool:
             "where the density is high the kernel sum reaches tau sooner: sigma_f shrinks "
             "as p grows": (tau * density / n) ** (1 / d) / math.sqrt(2 * math.pi),
         }
-        message = _ch7_first_match(got, variants)
+        message = _first_match(got, variants)
         if message:
             fail(f"{name} {where}: {message}")
         fail(f"{name} {where} is off by up to {(got - want).abs().max():.3g}")

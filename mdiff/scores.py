@@ -30,7 +30,8 @@ def check_data(data, name: str = "data") -> Tensor:
         raise ValueError(f"{name} must be non-empty with shape (N, d), got {tuple(data.shape)}")
     if not data.is_floating_point():
         data = data.to(torch.get_default_dtype())
-    if not torch.isfinite(data).all():
+    rows = max(1, (1 << 22) // data.shape[1])  # blocks of rows: at most 4 MB of bools at a time
+    if not all(torch.isfinite(block).all() for block in data.split(rows)):
         raise ValueError(f"{name} must be finite (found NaN or inf)")
     return data
 

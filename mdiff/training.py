@@ -249,6 +249,17 @@ def _threads(n: int | None):
         torch.set_num_threads(old)
 
 
+def _setup(schedule, net, data, lead, generator, steps, lr, batch, ema, c, t_eps, checkpoint_every):
+    """Validate the settings; the data in ``net``'s dtype, the noise drawer, the loss buffer.
+
+    Shared by :func:`train` (``lead = ()``) and :func:`train_many` (``lead = (K,)``).
+    """
+    _check_config(steps, lr, batch, ema, c, t_eps, checkpoint_every, schedule.T)
+    data = check_data(data).to(_param_dtype(net))
+    draw = _Noise(data, lead, batch, t_eps, float(schedule.T), generator)
+    return data, draw, torch.empty(steps, *lead, dtype=data.dtype)
+
+
 def train(
     schedule,
     net: nn.Module,
@@ -281,9 +292,9 @@ def train(
         :class:`TrainResult` with ``net``, ``ema`` (None if ``ema=None``), ``losses``
         ``(steps,)`` and ``checkpoints`` ``{step: state_dict}`` every ``checkpoint_every`` steps.
     """
-    _check_config(steps, lr, batch, ema, [c], t_eps, checkpoint_every, schedule.T)
-    dtype = _param_dtype(net)
-    data = check_data(data).to(dtype)
+    _, draw, losses = _setup(
+        schedule, net, data, (), generator, steps, lr, batch, ema, [c], t_eps, checkpoint_every
+    )
     eps = _output_of(net, None) == "eps"
     params = [p for p in net.parameters() if p.requires_grad]
     opt = _adam(params, lr)
@@ -293,8 +304,7 @@ def train(
         if ema_net is None
         else [q for p, q in zip(net.parameters(), ema_net.parameters()) if p.requires_grad]
     )
-    draw = _Noise(data, (), batch, t_eps, float(schedule.T), generator)
-    losses, checkpoints = torch.empty(steps, dtype=dtype), {}
+    checkpoints = {}
     every = max(1, steps // 200)
     start = time.perf_counter()
     with _threads(num_threads), _progress(steps, progress, "DSM training") as bar:
@@ -395,9 +405,9 @@ def train_many(
     cs = [float(c)] * K if isinstance(c, (int, float)) else [float(v) for v in c]
     if len(cs) != K:
         raise ValueError(f"c must be a float or a sequence of {K} values, got {len(cs)} values")
-    _check_config(steps, lr, batch, ema, cs, t_eps, checkpoint_every, schedule.T)
-    dtype = _param_dtype(nets[0])
-    data = check_data(data).to(dtype)
+    data, draw, losses = _setup(
+        schedule, nets[0], data, (K,), generator, steps, lr, batch, ema, cs, t_eps, checkpoint_every
+    )
     if data.shape[1] != nets[0].d:
         raise ValueError(f"data must have shape (N, {nets[0].d}), got {tuple(data.shape)}")
     stack = _Stack(nets)
@@ -405,9 +415,8 @@ def train_many(
     opt = _adam(params, lr)
     ema_params = None if ema is None else [p.detach().clone() for p in params]
     is_eps = torch.tensor([n.output == "eps" for n in nets])[:, None, None]
-    c_col = torch.tensor(cs, dtype=dtype)[:, None]
-    draw = _Noise(data, (K,), batch, t_eps, float(schedule.T), generator)
-    losses, checkpoints = torch.empty(steps, K, dtype=dtype), [{} for _ in nets]
+    c_col = torch.tensor(cs, dtype=data.dtype)[:, None]
+    checkpoints = [{} for _ in nets]
     every = max(1, steps // 200)
     start = time.perf_counter()
     with _threads(num_threads), _progress(steps, progress, f"DSM training ({K} models)") as bar:

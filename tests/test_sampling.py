@@ -18,7 +18,7 @@ MEAN = torch.tensor([1.0, -0.5], dtype=torch.float64)
 COV = torch.tensor([[1.0, 0.6], [0.6, 0.8]], dtype=torch.float64)
 
 
-@pytest.mark.parametrize("method", ["euler", "heun", "exponential"])
+@pytest.mark.parametrize("method", mdiff.sampling.METHODS)
 def test_pf_ode_with_gaussian_score_reproduces_data_law(schedule, method, gen):
     x = exact_prior(schedule, MEAN, COV, 20000, gen)
     ts = mdiff.time_grid(schedule, 200, spacing="uniform", t_end=1e-3)
@@ -64,13 +64,46 @@ def test_convergence_order(schedule, method, order):
     assert all(abs(r - order) < 0.25 for r in rates[1:]), (errors, rates)
 
 
-def test_exponential_step_is_exact_for_one_hot_weights(schedule):
+@pytest.mark.parametrize("method,order", [("exponential", 1), ("exponential-2m", 2)])
+def test_exponential_convergence_order_on_a_log_sigma_grid(schedule, method, order):
+    """Order 1 for the plain denoiser step, 2 once the denoiser is extrapolated (DPM-Solver++)."""
+    mu, s0, t_end = 0.7, 0.5, 1e-3
+    score = mdiff.gaussian_score(
+        schedule, torch.tensor([mu]).double(), torch.tensor([[s0**2]]).double()
+    )
+    xT = torch.linspace(-3, 3, 7, dtype=torch.float64)[:, None]
+    exact = exact_1d_flow(schedule, mu, s0, xT, t_end)
+    errors = []
+    for n in [64, 128, 256, 512]:
+        ts = mdiff.time_grid(schedule, n, t_min=t_end, t_end=t_end)
+        out = mdiff.probability_flow(schedule, score, xT, ts, method=method)
+        errors.append((out - exact).abs().max().item())
+    rates = [math.log2(a / b) for a, b in zip(errors, errors[1:])]
+    assert all(abs(r - order) < 0.25 for r in rates[1:]), (errors, rates)
+
+
+def test_exponential_2m_first_step_is_the_exponential_step(schedule):
+    data = mdiff.paper_points()
+    score = mdiff.empirical_score(schedule, data)
+    x = schedule.prior(20, 2, torch.Generator().manual_seed(1))
+    ts = mdiff.time_grid(schedule, 10)
+    one = mdiff.probability_flow(schedule, score, x, ts[:2], method="exponential")
+    two = mdiff.probability_flow(schedule, score, x, ts[:2], method="exponential-2m")
+    three = mdiff.probability_flow(schedule, score, x, ts[:3], method="exponential-2m")
+    assert torch.equal(one, two)
+    assert not torch.allclose(
+        three, mdiff.probability_flow(schedule, score, x, ts[:3], method="exponential"), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("method", ["exponential", "exponential-2m"])
+def test_exponential_step_is_exact_for_one_hot_weights(schedule, method):
     """With one training point the weights are one-hot and any grid gives the exact flow."""
     y = torch.tensor([[0.3, -1.2]], dtype=torch.float64)
     xT = schedule.prior(50, 2, torch.Generator().manual_seed(0))
     ts = torch.tensor([1.0, 0.6, 0.2, 1e-3, 0.0], dtype=torch.float64)
     path = mdiff.probability_flow(
-        schedule, mdiff.empirical_score(schedule, y), xT, ts, method="exponential", return_path=True
+        schedule, mdiff.empirical_score(schedule, y), xT, ts, method=method, return_path=True
     )
     assert path.shape == (5, 50, 2)
     for k, t in enumerate(ts):
@@ -81,7 +114,10 @@ def test_exponential_step_is_exact_for_one_hot_weights(schedule):
     assert torch.allclose(path[-1], y.expand(50, 2), atol=1e-14)
 
 
-@pytest.mark.parametrize("method,tol", [("euler", 1e-2), ("heun", 1e-2), ("exponential", 1e-12)])
+@pytest.mark.parametrize(
+    "method,tol",
+    [("euler", 1e-2), ("heun", 1e-2), ("exponential", 1e-12), ("exponential-2m", 1e-12)],
+)
 def test_every_ode_sample_ends_on_a_training_point(schedule, method, tol):
     """Exactly for the exponential step; Euler and Heun leave an O(sigma(t_min)) residual
     because their last step cannot follow the 1/sigma^2 drift."""

@@ -183,3 +183,16 @@ def test_data_converted_to_input_dtype(schedule):
     score = mdiff.empirical_score(schedule, mdiff.paper_points(torch.float64))
     out = score(torch.randn(5, 2), 0.5)
     assert out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_check_data_finiteness_in_small_blocks(monkeypatch, bad):
+    """NaN/inf in the last row is found, while each isfinite temporary stays <= 4 MB of bools."""
+    sizes, isfinite = [], torch.isfinite
+    monkeypatch.setattr(torch, "isfinite", lambda t: sizes.append(t.numel()) or isfinite(t))
+    data = torch.zeros(2049, 4096, dtype=torch.float16)  # 3 blocks of rows, the last one row
+    assert mdiff.scores.check_data(data) is data
+    assert len(sizes) == 3 and max(sizes) <= 1 << 22
+    data[-1, -1] = bad
+    with pytest.raises(ValueError, match=r"^data must be finite \(found NaN or inf\)$"):
+        mdiff.scores.check_data(data)
