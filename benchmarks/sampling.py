@@ -77,8 +77,12 @@ class Problem:
         torch.manual_seed(0)
         self.x0 = self.schedule.prior(n_samples, 2)
         self.score = mdiff.empirical_score(self.schedule, self.data)
-        ref, self.ref_nfev = adaptive(self.schedule, self.score, self.x0, T_END, 1e-10, "DOP853")
-        self.target = self.nearest(denoise(self.schedule, self.score, ref, T_END))[1]
+        self.target, self.ref_nfev = self.reference(self.x0)
+
+    def reference(self, x0) -> tuple[torch.Tensor, int]:
+        """Training point each start reaches: DOP853 at 1e-10 to ``T_END``, then the denoiser."""
+        x, nfev = adaptive(self.schedule, self.score, x0, T_END, 1e-10, "DOP853")
+        return self.nearest(denoise(self.schedule, self.score, x, T_END))[1], nfev
 
     def nearest(self, x):
         dist, idx = mdiff.nearest_k(x, self.data, 1)
@@ -184,8 +188,7 @@ def margin_row(problem: Problem, eps=(1e-1, 1e-2, 1e-3, 1e-4)) -> dict:
         for k in range(2 * d):
             shift = torch.zeros(d, dtype=problem.x0.dtype)
             shift[k // 2] = e if k % 2 == 0 else -e
-            x, _ = adaptive(sched, problem.score, problem.x0 + shift, T_END, 1e-10, "DOP853")
-            flipped |= problem.nearest(denoise(sched, problem.score, x, T_END))[1] != problem.target
+            flipped |= problem.reference(problem.x0 + shift)[0] != problem.target
         moved[e] = int(flipped.sum())
     return row(
         "4 sampler evaluations",
