@@ -1,4 +1,4 @@
-"""Performance benchmarks of the course package (issue 10): measurements, not tests.
+"""Performance benchmarks of the course package: measurements, not tests.
 
 ``python -m benchmarks`` (``make bench``) runs figures 1-5 and prints one table; every figure
 is a ratio of two times (or sizes) measured in the same run on the same machine, so the table

@@ -1,34 +1,27 @@
 """Figure 6: wall time and peak memory of executing every chapter (slow; run separately).
 
-``python -m benchmarks.chapters [NOTEBOOK ...]`` executes each chapter with
-``tests/execute.py``'s ``execute()`` (fresh kernel, top to bottom) on a copy in a temporary
-directory, so the committed notebooks are not rewritten, and writes
-``_build/chapter_times.json`` and a Markdown table ``_build/chapter_times.md``. Budgets
-(DESIGN.md section 4): 120 s per chapter (300 s for the network chapter, 09-*), 2 GB peak
-memory. ``python -m benchmarks.chapter_table`` turns the JSON into the table of the
-instructors' page (``chapters/_chapter_times.md``).
+``python -m benchmarks.chapters [NOTEBOOK ...]`` executes each chapter with the executor
+(``tools.execute.execute``: fresh kernel, top to bottom) on a copy in a temporary directory,
+so the committed notebooks are not rewritten, and writes ``_build/chapter_times.json`` and a
+Markdown table ``_build/chapter_times.md``. Budgets (DESIGN.md section 4): 120 s per chapter
+(300 s for the network chapter, 09-*), 2 GB peak memory. ``python -m tools.chapter_table``
+turns the JSON into the table of the instructors' page (``chapters/_chapter_times.md``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from tools.execute import execute
+
 from .common import BUILD, ROOT, machine
 
 BUDGET_SECONDS, NETWORK_BUDGET_SECONDS, BUDGET_BYTES = 120, 300, 2e9
-
-
-def _execute_function():
-    spec = importlib.util.spec_from_file_location("mdiff_execute", ROOT / "tests" / "execute.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.execute
 
 
 def budget_seconds(path: Path) -> int:
@@ -37,7 +30,7 @@ def budget_seconds(path: Path) -> int:
 
 def time_chapters(notebooks: list[Path], timeout: int = 600) -> list[dict]:
     """Execute each notebook (a copy) and return its wall time and peak kernel memory."""
-    execute, results = _execute_function(), []
+    results = []
     with tempfile.TemporaryDirectory(prefix="mdiff-chapters-") as tmp:
         for path in notebooks:
             copy = Path(tmp) / path.name

@@ -8,20 +8,29 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import _checks as check
+
 #: Plot window of the authors' 2-D figures: ``x1 in [-2.2, 3]``, ``x2 in [-3, 2.2]``.
 PAPER_WINDOW = ((-2.2, 3.0), (-3.0, 2.2))
 
 
 def paper_points(dtype=torch.float64) -> Tensor:
-    """The 20 training points of Baptista et al. 2025: ``np.random.seed(1); randn(20, 2)``.
+    """The 20 training points of Baptista et al. 2025: ``np.random.seed(1); randn(20, 2)``."""
+    return torch.tensor(np.random.RandomState(1).randn(20, 2), dtype=dtype)
 
-    Made with NumPy's legacy generator so it matches the authors' set exactly
-    (first row ``(1.6243, -0.6118)``).
+
+def paper_latents(schedule, n: int, d: int = 2, seed: int = 0, dtype=torch.float64) -> Tensor:
+    """Start points of the authors' runs, ``x(T) = sigma(T) xi``, ``xi ~ N(0, I)``.
+
+    ``xi``: the float32 normals of ``torch.manual_seed(seed); torch.randn(n, d)`` (global RNG kept),
+    in ``dtype``. Source: Baptista et al. 2025, E1 and E4 (their seed 0).
 
     Returns:
-        Tensor of shape ``(20, 2)``.
+        Tensor of shape ``(n, d)``.
     """
-    return torch.tensor(np.random.RandomState(1).randn(20, 2), dtype=dtype)
+    n, d = check.integer(n, "n"), check.integer(d, "d")
+    xi = torch.randn(n, d, generator=torch.Generator().manual_seed(check.integer(seed, "seed", 0)))
+    return schedule.sigma(schedule.T) * xi.to(dtype)
 
 
 def four_points(dtype=torch.float64) -> Tensor:
@@ -35,11 +44,8 @@ def two_points(dtype=torch.float64) -> Tensor:
 
 
 def square_boundary(n: int = 80, half_width: float = 2.1, dtype=torch.float64) -> Tensor:
-    """``n`` equispaced points on the boundary of ``[-a, a]^2`` (start points of E3).
-
-    Returns:
-        Tensor of shape ``(n, 2)``, counter-clockwise from ``(a, -a)``.
-    """
+    """``n`` equispaced points ``(n, 2)`` on the boundary of ``[-a, a]^2``, ``a = half_width``,
+    counter-clockwise from ``(a, -a)`` (the start points of E3)."""
     if n < 4 or n % 4:
         raise ValueError(f"n must be a positive multiple of 4, got {n}")
     a = half_width
@@ -49,11 +55,8 @@ def square_boundary(n: int = 80, half_width: float = 2.1, dtype=torch.float64) -
 
 
 def rectangles(dtype=torch.float64) -> Tensor:
-    """The two binary 64x64 training images of the authors' image experiments (E5, E9).
-
-    Image 0: a 12x12 square at rows/columns 6-17; image 1: a 14x14 square at rows/columns
-    40-53 (inclusive). Returns: Tensor of shape ``(2, 4096)`` (row-major flattened images).
-    """
+    """The two binary 64x64 training images of the authors' image experiments (E5, E9),
+    ``(2, 4096)`` row-major: a 12x12 square at rows/columns 6-17, a 14x14 one at 40-53."""
     img = torch.zeros(2, 64, 64, dtype=dtype)
     img[0, 6:18, 6:18] = 1
     img[1, 40:54, 40:54] = 1
@@ -61,23 +64,27 @@ def rectangles(dtype=torch.float64) -> Tensor:
 
 
 def gaussian_data(n: int, mean, cov, generator=None, dtype=torch.float64) -> Tensor:
-    """``n`` samples of ``N(mean, cov)`` (Cholesky factor times standard normals).
-
-    Returns:
-        Tensor of shape ``(n, d)``.
-    """
-    mean = torch.as_tensor(mean, dtype=dtype)
-    chol = torch.linalg.cholesky(torch.as_tensor(cov, dtype=dtype))
-    z = torch.randn(n, mean.shape[0], generator=generator, dtype=dtype)
+    """``n`` samples ``(n, d)`` of ``N(mean, cov)`` (Cholesky factor times standard normals)."""
+    n = check.integer(n, "n", low=0)
+    check.generator(generator)
+    mean = check.data(torch.as_tensor(mean, dtype=dtype)[None], "mean")[0]  # (d,)
+    d = mean.shape[0]
+    cov = torch.as_tensor(cov, dtype=dtype)
+    if cov.shape != (d, d):
+        raise ValueError(f"cov must have shape ({d}, {d}), got {tuple(cov.shape)}")
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if info != 0 or not torch.allclose(cov, cov.T):
+        raise ValueError("cov must be symmetric positive definite")
+    z = torch.randn(n, d, generator=generator, dtype=dtype)
     return mean + z @ chol.T
 
 
 def ring(n: int, radius: float = 1.0, width: float = 0.1, generator=None, dtype=torch.float64):
-    """``n`` points near a circle: angle uniform, radius ``radius + width * N(0, 1)``.
-
-    Returns:
-        Tensor of shape ``(n, 2)``.
-    """
+    """``n`` points ``(n, 2)`` near a circle: angle uniform, radius ``radius + width * N(0, 1)``."""
+    n = check.integer(n, "n", low=0)
+    check.generator(generator)
+    check.positive(radius, "radius", zero=True)
+    check.positive(width, "width", zero=True)
     u = torch.rand(n, generator=generator, dtype=dtype) * 2 * math.pi
     r = radius + width * torch.randn(n, generator=generator, dtype=dtype)
     return torch.stack([r * torch.cos(u), r * torch.sin(u)], 1)
@@ -86,15 +93,12 @@ def ring(n: int, radius: float = 1.0, width: float = 0.1, generator=None, dtype=
 def digits(dtype=torch.float32, scale: str = "unit", return_labels: bool = False):
     """The 1797 handwritten 8x8 digits of scikit-learn (UCI optical digits), flattened.
 
-    ``scale="unit"``: the grey levels ``0..16`` divided by 16, so pixels lie in ``[0, 1]``.
-    ``scale="standard"``: minus the mean image, divided by the pixel standard deviation of the
-    whole set (one number), so the set has mean zero and mean per-pixel variance one; the
-    always-blank border pixels stay exactly zero. The data ship with scikit-learn (no download).
-    Source: Alpaydin and Kaynak 1998, via ``sklearn.datasets.load_digits``.
+    ``scale="unit"``: grey levels ``0..16`` over 16, in ``[0, 1]``; ``"standard"``: minus the mean
+    image, over the set's one pixel standard deviation (mean 0, mean per-pixel variance 1, blank
+    border pixels 0). Source: Alpaydin and Kaynak 1998, via ``load_digits``.
 
     Returns:
-        Tensor of shape ``(1797, 64)`` (row-major 8x8 images); with ``return_labels`` also the
-        labels ``0..9`` as a long tensor of shape ``(1797,)``.
+        Tensor ``(1797, 64)``; with ``return_labels`` also the labels ``0..9``, long ``(1797,)``.
     """
     from sklearn.datasets import load_digits
 

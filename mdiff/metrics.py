@@ -2,105 +2,73 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-from .scores import block_rows, check_data, check_x
+from . import _checks as check
+from .kernel import nearest, prepare
 
 
 def nearest_k(samples: Tensor, data: Tensor, k: int = 1) -> tuple[Tensor, Tensor]:
-    """Distances to, and indices of, the ``k`` nearest training points of each sample.
-
-    Candidates come from ``|y|^2 - 2 x.y`` (one matrix product per row block); the returned
-    distances are recomputed as ``|x - y|`` so exact copies give exactly zero.
-
-    Returns:
-        ``(dist, idx)``, both of shape ``(n, k)``, sorted by distance.
-    """
-    data = check_data(data)
-    check_x(samples, data.shape[1], "samples")
-    if not 1 <= k <= data.shape[0]:
+    """Distances to, and indices of, the ``k`` nearest training points of each sample:
+    ``(dist, idx)``, both of shape ``(n, k)``, sorted by distance (exact copies: distance 0)."""
+    data = check.data(data)
+    check.points(samples, data.shape[1], "samples", empty=False)
+    k = check.integer(k, "k")
+    if k > data.shape[0]:
         raise ValueError(f"k must lie in [1, N={data.shape[0]}], got {k}")
     data = data.to(samples)
-    sq = (data * data).sum(1)
-    idx = torch.empty(samples.shape[0], k, dtype=torch.long, device=samples.device)
-    step = block_rows(*data.shape)
-    for i in range(0, samples.shape[0], step):
-        proxy = torch.addmm(sq, samples[i : i + step], data.T, alpha=-2)  # one pass
-        idx[i : i + step] = proxy.topk(k, dim=1, largest=False).indices
-    dist = (samples[:, None, :] - data[idx]).norm(dim=-1)
+    idx = nearest(prepare(data), samples, k)  # (n, k)
+    dist = (samples[:, None, :] - data[idx]).norm(dim=-1)  # (n, k)
     dist, order = dist.sort(dim=1)
     return dist, idx.gather(1, order)
 
 
 def nearest_distance(samples: Tensor, data: Tensor) -> Tensor:
-    """Distance of each sample to its nearest training point, ``min_n |x_j - y_n|``.
-
-    Returns:
-        Tensor of shape ``(n,)``.
-    """
+    """Distance ``(n,)`` of each sample to its nearest training point, ``min_n |x_j - y_n|``."""
     return nearest_k(samples, data, 1)[0][:, 0]
 
 
 def fraction_within(samples: Tensor, data: Tensor, tol: float) -> float:
-    """Memorized fraction ``frac(tol) = #{j : min_n |x_j - y_n| < tol} / M``.
-
-    Source: Baptista et al. 2025 (their memorization metric, ``tol = 1e-2``).
-    """
-    if not (math.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    """Memorized fraction ``frac(tol) = #{j : min_n |x_j - y_n| < tol} / M`` (Baptista et al. 2025:
+    their memorization metric, ``tol = 1e-2``)."""
+    check.positive(tol, "tol", zero=True)
     return float((nearest_distance(samples, data) < tol).double().mean())
 
 
 def memorized(samples: Tensor, data: Tensor, ratio: float = 1 / 3) -> Tensor:
-    """Nearest/second-nearest test ``d1 / d2 < ratio`` (Yoon et al. 2023; Gu et al. 2023).
-
-    Returns:
-        Boolean tensor of shape ``(n,)``.
-    """
-    if not (math.isfinite(ratio) and ratio > 0):
-        raise ValueError(f"ratio must be a positive finite number, got {ratio!r}")
-    if check_data(data).shape[0] < 2:
+    """Nearest/second-nearest test ``d1 / d2 < ratio`` (Yoon et al. 2023; Gu et al. 2023): a boolean
+    tensor of shape ``(n,)``."""
+    check.in_range(ratio, "ratio", 0, 1, closed="()")  # ratio >= 1 would flag any point
+    if check.data(data).shape[0] < 2:
         raise ValueError("memorized needs at least 2 training points (N >= 2)")
     dist = nearest_k(samples, data, 2)[0]
     return dist[:, 0] < ratio * dist[:, 1]
 
 
 def nearest_ratio(samples: Tensor, data: Tensor) -> Tensor:
-    """Nearest/second-nearest distance ratio ``d1 / d2`` of each sample.
-
-    ``memorized`` thresholds it at 1/3 (Yoon et al. 2023; Gu et al. 2023). A sample equal to a
-    training point that appears twice in ``data`` has ``d1 = d2 = 0`` and ratio NaN.
-
-    Returns:
-        Tensor of shape ``(n,)``.
-    """
-    if check_data(data).shape[0] < 2:
+    """Nearest/second-nearest distance ratio ``d1 / d2``, shape ``(n,)``, thresholded at 1/3 by
+    ``memorized`` (Yoon et al. 2023; Gu et al. 2023); NaN where ``d1 = d2 = 0``."""
+    if check.data(data).shape[0] < 2:
         raise ValueError("nearest_ratio needs at least 2 training points (N >= 2)")
     dist = nearest_k(samples, data, 2)[0]
     return dist[:, 0] / dist[:, 1]
 
 
 def closer_than_heldout(samples: Tensor, data: Tensor, heldout: Tensor, q: float = 0.05) -> float:
-    """Fraction of samples nearer to the training set than the ``q``-quantile of held-out points.
-
-    ``r_q`` = ``q``-quantile of ``min_n |z_i - y_n|`` over held-out points ``z_i`` drawn from the
-    data law; returns ``#{j : min_n |x_j - y_n| < r_q} / M``, about ``q`` for samples that are
-    no closer to the training set than fresh data. Source: train vs held-out distances.
-    """
-    if not 0 < q < 1:
-        raise ValueError(f"q must lie in (0, 1), got {q!r}")
+    """Fraction of samples nearer to the training set than the ``q``-quantile of held-out points:
+    ``#{j : min_n |x_j - y_n| < r_q} / M``, ``r_q`` the ``q``-quantile of ``min_n |z_i - y_n|``
+    over held-out ``z_i`` from the data law; about ``q`` for samples no closer than fresh data."""
+    check.in_range(q, "q", 0, 1, closed="()")
     ref = nearest_distance(heldout, data).quantile(q)
     return float((nearest_distance(samples, data) < ref).double().mean())
 
 
 def pair_similarity(a: Tensor, b: Tensor) -> Tensor:
-    """Cosine similarity of paired rows after removing each row's mean (Pearson correlation).
+    """Pearson correlation of paired rows (cosine similarity after removing each row's mean).
 
-    Compares samples ``a_j``, ``b_j`` drawn from the same initial noise by models built on two
-    disjoint halves of the data (Kadkhodaie et al. 2024): near 1 when both generalize.
+    Near 1 when models on disjoint halves of the data, run from the same noise, both generalize
+    (Kadkhodaie et al. 2024).
 
     Returns:
         Tensor of shape ``(n,)`` with values in ``[-1, 1]``.
@@ -120,7 +88,7 @@ _PAIR_BLOCK = 1 << 21
 
 def _two_samples(a, b, unbiased: bool) -> tuple[Tensor, Tensor]:
     """Validate two samples ``(n, d)``, ``(m, d)``; return them centred, in float64."""
-    a, b = check_data(a, "a"), check_data(b, "b")
+    a, b = check.data(a, "a"), check.data(b, "b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"a and b must have the same d, got shapes {tuple(a.shape)}, {b.shape}")
     if unbiased and min(a.shape[0], b.shape[0]) < 2:
@@ -151,13 +119,10 @@ def _pair_mean(a: Tensor, b: Tensor, kernel, same: bool = False, unbiased: bool 
 
 
 def energy_distance(a: Tensor, b: Tensor, *, unbiased: bool = False) -> float:
-    """Energy distance between two samples, ``2 E|X - Y| - E|X - X'| - E|Y - Y'|``.
+    """Energy distance ``2 E|X - Y| - E|X - X'| - E|Y - Y'|`` (Székely and Rizzo 2013).
 
-    Zero if and only if the two laws are equal (for finite first moments); it scales like
-    ``|x|``. Default: the V-statistic (averages over all pairs, exactly 0 for identical
-    samples, biased upwards by ``O(1/n)``); ``unbiased=True`` leaves out the pairs ``i = j``
-    within each sample (U-statistic: unbiased, may be negative). Computed in float64 over row
-    blocks, so memory stays bounded. Source: Székely and Rizzo 2013.
+    Zero iff the laws are equal (finite first moments). V-statistic (all pairs, biased up by
+    ``O(1/n)``) by default; ``unbiased=True``: the U-statistic (no pairs ``i = j``, may be < 0).
 
     Returns:
         A float (the squared-distance form; take no root).
@@ -172,19 +137,15 @@ def energy_distance(a: Tensor, b: Tensor, *, unbiased: bool = False) -> float:
 
 
 def mmd(a: Tensor, b: Tensor, bandwidth: float, *, unbiased: bool = False) -> float:
-    """Squared maximum mean discrepancy with the kernel ``k = exp(-|x - y|^2 / (2 h^2))``.
+    """Squared MMD ``E k(X, X') + E k(Y, Y') - 2 E k(X, Y)``, ``k = exp(-|x - y|^2 / (2 h^2))``.
 
-    ``MMD^2 = E k(X, X') + E k(Y, Y') - 2 E k(X, Y)``, ``h = bandwidth``. Default: the
-    V-statistic (all pairs, exactly 0 for identical samples); ``unbiased=True`` leaves out the
-    pairs ``i = j`` (U-statistic, may be negative). Float64, row blocks.
-    Source: Gretton et al. 2012.
+    ``h = bandwidth``. V-statistic (all pairs) by default; ``unbiased=True``: the U-statistic
+    (pairs ``i = j`` left out, may be negative). Source: Gretton et al. 2012.
 
     Returns:
         A float, ``MMD^2`` (not its root).
     """
-    h = float(bandwidth)
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"bandwidth must be a positive finite number, got {bandwidth!r}")
+    h = check.positive(bandwidth, "bandwidth")
     a, b = _two_samples(a, b, unbiased)
 
     def gauss(d2):

@@ -1,10 +1,5 @@
-"""Noise schedules of linear forward SDEs, ``dX = f(t) X dt + g(t) dW``.
-
-The transition kernel is ``X_t | X_0 = x_0 ~ N(m(t) x_0, sigma(t)^2 I)`` with
-``m(t) = exp(int_0^t f)`` and ``d sigma^2 / dt = 2 f sigma^2 + g^2`` (Song et al. 2021).
-Every method takes a float or a tensor ``t`` and returns a tensor of the same shape; a float
-becomes a float64 tensor, a tensor keeps its dtype and device.
-"""
+"""Noise schedules of linear SDEs ``dX = f X dt + g dW``, ``X_t | x_0 ~ N(m x_0, sigma^2 I)``;
+methods take a float (read as float64) or a tensor ``t`` (dtype, device kept), same shape out."""
 
 from __future__ import annotations
 
@@ -14,32 +9,25 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from . import _checks as check
+
 
 def _as_tensor(t: float | Tensor) -> Tensor:
     return t if isinstance(t, Tensor) else torch.tensor(float(t), dtype=torch.float64)
 
 
-def _check_positive_finite(name: str, value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-
-
 def _prior(schedule, n: int, d: int, generator, dtype, device) -> Tensor:
-    if n < 1 or d < 1:
-        raise ValueError(f"prior needs n >= 1 and d >= 1, got n={n}, d={d}")
+    n, d = check.integer(n, "n"), check.integer(d, "d")
+    check.generator(generator)
     z = torch.randn(n, d, generator=generator, dtype=dtype, device=device)
     return float(schedule.sigma(schedule.T)) * z
 
 
 @dataclass(frozen=True)
 class VP:
-    """Variance-preserving schedule with a linear ``beta(t)``.
-
-    ``beta(t) = beta_min + t (beta_max - beta_min)``, ``f = -beta/2``, ``g^2 = beta``,
-    ``m = exp(-alpha/2)``, ``sigma^2 = 1 - exp(-alpha)`` with ``alpha = int_0^t beta``.
-    Source: Song et al. 2021 (VP SDE); defaults are those of Baptista et al. 2025.
-    The Ornstein-Uhlenbeck process ``dX = -X dt + sqrt(2) dW`` is ``VP(2, 2)``.
-    """
+    """Variance-preserving schedule: ``f = -beta/2``, ``g^2 = beta`` with a linear ``beta(t)``;
+    ``m = exp(-alpha/2)``, ``sigma^2 = 1 - exp(-alpha)``, ``alpha = int_0^t beta``; ``VP(2, 2)``
+    is ``dX = -X dt + sqrt(2) dW``. Song et al. 2021; defaults of Baptista et al. 2025."""
 
     beta_min: float = 1e-3
     beta_max: float = 3.0
@@ -52,7 +40,7 @@ class VP:
             raise ValueError(f"beta_max must be finite and >= beta_min, got {self.beta_max!r}")
         if self.beta_max == 0:
             raise ValueError("beta_max must be > 0 (a zero beta never adds noise)")
-        _check_positive_finite("T", self.T)
+        check.positive(self.T, "T")
 
     def beta(self, t):
         """``beta(t) = beta_min + t (beta_max - beta_min)``."""
@@ -88,21 +76,14 @@ class VP:
         return 2 * a / (self.beta_min + torch.sqrt(self.beta_min**2 + 2 * db * a))
 
     def prior(self, n: int, d: int, generator=None, dtype=torch.float64, device=None):
-        """Initial points ``x(T) = sigma(T) xi``, ``xi ~ N(0, I)`` (the authors' choice).
-
-        Returns:
-            Tensor of shape ``(n, d)``.
-        """
+        """Initial points ``x(T) = sigma(T) xi`` ``(n, d)``, ``xi ~ N(0, I)`` (authors' choice)."""
         return _prior(self, n, d, generator, dtype, device)
 
 
 @dataclass(frozen=True)
 class VE:
-    """Variance-exploding schedule ``g(t) = sigma0^t``, ``m = 1``.
-
-    ``sigma(t)^2 = (sigma0^{2t} - 1) / (2 log sigma0)``, so ``d sigma^2/dt = g^2``.
-    Source: Song et al. 2021 (VE SDE) in the form used by Baptista et al. 2025.
-    """
+    """Variance-exploding schedule ``g(t) = sigma0^t``, ``m = 1`` (Song et al. 2021), with
+    ``sigma(t)^2 = (sigma0^{2t} - 1) / (2 log sigma0)`` as in Baptista et al. 2025."""
 
     sigma0: float = 10.0
     T: float = 1.0
@@ -110,7 +91,12 @@ class VE:
     def __post_init__(self):
         if not (math.isfinite(self.sigma0) and self.sigma0 > 1):
             raise ValueError(f"sigma0 must be finite and > 1, got {self.sigma0!r}")
-        _check_positive_finite("T", self.T)
+        check.positive(self.T, "T")
+        if not math.isfinite(float(self.sigma(self.T))):
+            raise ValueError(
+                f"sigma(T) overflows for sigma0={self.sigma0!r}, T={self.T!r}: "
+                "choose a smaller sigma0 or T"
+            )
 
     @property
     def _log_s0(self) -> float:
@@ -139,11 +125,7 @@ class VE:
         return torch.log1p(k * _as_tensor(sigma) ** 2) / k
 
     def prior(self, n: int, d: int, generator=None, dtype=torch.float64, device=None):
-        """Initial points ``x(T) = sigma(T) xi``, ``xi ~ N(0, I)``.
-
-        Returns:
-            Tensor of shape ``(n, d)``.
-        """
+        """Initial points ``x(T) = sigma(T) xi`` ``(n, d)``, ``xi ~ N(0, I)``."""
         return _prior(self, n, d, generator, dtype, device)
 
 
@@ -152,36 +134,41 @@ def time_grid(
     n_steps: int,
     *,
     spacing: str = "log_sigma",
-    t_min: float = 1e-5,
+    t_min: float | None = None,
     t_end: float = 0.0,
     dtype=torch.float64,
     device=None,
 ) -> Tensor:
     """Decreasing time grid from ``schedule.T`` to ``t_end`` with ``n_steps`` steps.
 
-    ``spacing="uniform"``: equispaced in ``t``. ``spacing="log_sigma"``: ``n_steps - 1``
-    steps equispaced in ``log sigma(t)`` from ``T`` down to ``t_min``, then one last step to
-    ``t_end`` (``0`` by default; pass ``t_end=t_min`` to stop there).
+    ``n_steps - 1`` steps to ``t_min``, equispaced in ``t`` (``"uniform"``; ``t_min`` defaults to
+    ``t_end``) or ``log sigma(t)`` (``"log_sigma"``; default ``max(1e-5, t_end)``), then one step to
+    ``t_end``; with ``t_min = t_end`` all ``n_steps`` are spaced.
 
     Returns:
         Tensor of shape ``(n_steps + 1,)``, strictly decreasing.
     """
-    if int(n_steps) != n_steps or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    check.integer(n_steps, "n_steps")
+    check.one_of(spacing, "spacing", ("uniform", "log_sigma"))
     T = float(schedule.T)
-    if not (0 <= t_end < T):
-        raise ValueError(f"t_end must lie in [0, T={T}), got {t_end!r}")
+    t_end = check.in_range(t_end, "t_end", 0.0, T)
+    if t_min is None:
+        t_min = t_end if spacing == "uniform" else max(1e-5, t_end)
+    low = "(" if spacing == "log_sigma" and t_end == 0 else "["
+    t_min = check.in_range(t_min, "t_min", t_end, T, closed=low + ")")
+    k = n_steps + 1 if t_end == t_min else n_steps  # points of the spaced part
     if spacing == "uniform":
-        ts = torch.linspace(T, t_end, n_steps + 1, dtype=torch.float64)
-    elif spacing == "log_sigma":
-        if not (t_end <= t_min < T):
-            raise ValueError(f"t_min must lie in [t_end, T), got {t_min!r}")
-        k = n_steps + 1 if t_end == t_min else n_steps
+        ts = torch.linspace(T, t_min, k, dtype=torch.float64)
+    else:
         lo, hi = math.log(float(schedule.sigma(t_min))), math.log(float(schedule.sigma(T)))
         ts = schedule.t_of_sigma(torch.exp(torch.linspace(hi, lo, k, dtype=torch.float64)))
-        if t_end < t_min:
-            ts = torch.cat([ts, torch.tensor([t_end], dtype=ts.dtype)])
         ts[0] = T
-    else:
-        raise ValueError(f"spacing must be 'uniform' or 'log_sigma', got {spacing!r}")
-    return ts.to(dtype=dtype, device=device)
+    if t_end < t_min:
+        ts = torch.cat([ts, torch.tensor([t_end], dtype=ts.dtype)])
+    out = ts.to(dtype=dtype, device=device)
+    if not (out[1:] < out[:-1]).all():
+        raise ValueError(
+            f"dtype {dtype} cannot tell the {n_steps + 1} times of this grid apart "
+            "(rounded times coincide): use float32 or float64, or fewer steps"
+        )
+    return out

@@ -4,7 +4,8 @@ The browser test needs a built book, so the unit run (``pytest tests``) does not
 this directory is collected only when it (or a file in it) is named on the command line,
 as ``make browser`` does right after the strict build (``make test``).
 
-Environment: ``BOOK_HTML`` (default ``_build/html``) is the built book to test;
+Environment: ``CHROMIUM`` (default ``/usr/bin/chromium``) is the browser;
+``BOOK_HTML`` (default ``_build/html``) is the built book to test;
 ``BOOK_ROOT`` (default: the repository) holds the ``_toc.yml``/``_config.yml`` it was
 built from. Screenshots go to ``BOOK_HTML/../screenshots``.
 """
@@ -21,7 +22,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium (.ci/run installs it); CHROMIUM=/path/to/chromium-or-chrome elsewhere.
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -109,7 +111,7 @@ def browser():
     except ImportError:
         missing = "the Python package playwright"
     if missing is None and not CHROMIUM.exists():
-        missing = f"{CHROMIUM} (Debian package chromium)"
+        missing = f"{CHROMIUM} (Debian package chromium, or set CHROMIUM=/path/to/chromium)"
     if missing:
         message = f"browser test needs {missing}"
         if in_ci():

@@ -1,4 +1,4 @@
-"""The built book in a real browser (issue 9): headless Chromium, no network.
+"""The built book in a real browser: headless Chromium, no network.
 
 Every page of ``_toc.yml`` is opened once from a local server; all requests that leave
 127.0.0.1 are aborted and recorded. Each visit collects what the tests below check:

@@ -96,7 +96,7 @@ def test_coverage_reference_passes(kind, capsys):
     [
         ("level_as_quantile", r"\(1 - level\)/2"),
         ("count", "not a count"),
-        ("per_coordinate", "return one number"),
+        ("per_coordinate", "expected one number: return the fraction"),
     ],
 )
 def test_coverage_wrong_answers(kind, message):

@@ -1,4 +1,4 @@
-"""The conventions every chapter notebook follows (TEAM.md, DESIGN.md section 3, issue 9).
+"""The conventions every chapter notebook follows (DESIGN.md section 3).
 
 One test per convention and notebook (parametrized over ``chapters/*.ipynb``), so a failure
 names the chapter and the rule. These tests read the stored notebooks; they execute nothing.
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from colab_cell import colab_source, is_colab_cell, other_colab_cells
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.colab_cell import colab_source, is_colab_cell, other_colab_cells
+
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 MAX_NOTEBOOK_BYTES = 3_000_000
 MAX_ANIMATION_BYTES = 500_000
@@ -61,8 +62,8 @@ def test_first_code_cell_is_the_colab_cell(nb):
     assert code, f"{name}: no code cell"
     ok = is_colab_cell(code[0], colab_source())
     assert ok, (
-        f"{name}: the first code cell must be exactly the Colab cell of TEAM.md, tagged "
-        f"hide-input, without outputs; run `python tests/colab_cell.py chapters/{name}` "
+        f"{name}: the first code cell must be exactly the Colab cell (tools/colab_cell.py), tagged "
+        f"hide-input, without outputs; run `python -m tools.colab_cell chapters/{name}` "
         "and re-execute the notebook"
     )
 
@@ -152,7 +153,8 @@ def test_execution_counts_in_order(nb):
     ok = not wrong
     assert ok, (
         f"{name}: execution counts are not 1..{len(counts)}: code cell {wrong[0][0]} has "
-        f"{wrong[0][1]} ({len(wrong)} cells off); execute it top to bottom (tests/execute.py)"
+        f"{wrong[0][1]} ({len(wrong)} cells off); execute it top to bottom: "
+        f"make execute NB=chapters/{name}"
     )
 
 

@@ -140,9 +140,11 @@ def test_joint_variant_off_the_training_y_still_returns_training_x(schedule):
 def test_float32_is_kept_and_finite_at_small_t(schedule):
     score = mdiff.conditional_empirical_score(schedule, X.float(), LABELS.float(), [0.0])
     x = start_points().float()
-    for t in (1.0, 1e-4, 0.0):
+    for t in (1.0, 1e-4, 1e-7):
         out = score(x, t)
         assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="t must be > 0"):  # sigma(0) = 0: singular
+        score(x, 0.0)
 
 
 def test_bad_input(schedule):

@@ -1,15 +1,18 @@
-"""Networks and DSM training: the loss is minimized by the exact score; training recovers it."""
+"""DSM training: the exact score minimizes the loss; the loop recovers it; EMA, checkpoints."""
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
 
 import mdiff
-from mdiff.training import ema_decay
+from mdiff.training import ema_decay, optimize
 
 F64 = torch.float64
 DELTA = 0.3
+MDIFF = Path(mdiff.__file__).parent
 
 
 def gaussian_setup(d=2):
@@ -92,61 +95,31 @@ def test_dsm_loss_formula_and_reduction(gen):
     )
 
 
-def test_eps_and_score_outputs(gen):
-    """score_from_model: ``s = net`` or ``s = -eps/sigma``; both losses are the same functional."""
-    sch = mdiff.VP()
-    eps_net = mdiff.MLP(width=16, output="eps", generator=gen)
-    score_net = mdiff.MLP(width=16, output="score", generator=gen)
-    x = torch.randn(7, 2, generator=gen, dtype=F64)
-    t = torch.rand(7, generator=gen, dtype=F64) * 0.9 + 0.1
-    with torch.no_grad():
-        raw_eps = eps_net(x.float(), t.float()).double()
-        raw_score = score_net(x.float(), t.float()).double()
-    s_eps = mdiff.score_from_model(sch, eps_net)(x, t)
-    assert s_eps.dtype == F64 and s_eps.shape == x.shape
-    assert torch.allclose(s_eps, -raw_eps / sch.sigma(t)[:, None])
-    assert torch.allclose(mdiff.score_from_model(sch, score_net)(x, t), raw_score)
-    # float t equals a constant (n,) tensor
-    s_float = mdiff.score_from_model(sch, eps_net)(x, 0.3)
-    s_vec = mdiff.score_from_model(sch, eps_net)(x, torch.full((7,), 0.3, dtype=F64))
-    assert torch.allclose(s_float, s_vec)
-    # |eps - z|^2 for the network equals |sigma s + z|^2 for its score
-    z = torch.randn(7, 2, generator=gen, dtype=F64)
-    as_net = mdiff.dsm_loss(sch, eps_net, x, t, z, reduction="none").double()
-    as_score = mdiff.dsm_loss(sch, mdiff.score_from_model(sch, eps_net), x, t, z, reduction="none")
-    assert torch.allclose(as_net, as_score, rtol=1e-5)
+def test_dsm_loss_eps_penalty_formula(gen):
+    """``output="eps"``: ``|eps_hat - z|^2 + c |eps_hat|^2 / sigma^2``."""
+    sch = mdiff.VE()
+    x0, z = torch.randn(5, 2, generator=gen, dtype=F64), torch.randn(5, 2, generator=gen, dtype=F64)
+    t = torch.linspace(0.2, 1.0, 5, dtype=F64)
+
+    def eps_hat(x, tt):
+        return 0.5 * x
+
+    e = 0.5 * (sch.m(t)[:, None] * x0 + sch.sigma(t)[:, None] * z)
+    want = ((e - z) ** 2).sum(1) + 0.1 * (e * e).sum(1) / sch.sigma(t) ** 2
+    got = mdiff.dsm_loss(sch, eps_hat, x0, t, z, c=0.1, output="eps", reduction="none")
+    assert torch.allclose(got, want)
 
 
-def test_mlp_architecture_and_seeding():
-    net = mdiff.MLP(d=3, width=32, depth=2, emb_dim=8)
-    linears = [m for m in net.net if isinstance(m, torch.nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == [
-        (11, 32),
-        (32, 32),
-        (32, 32),
-        (32, 3),
-    ]
-    assert "embed.W" in net.state_dict() and net.embed.W.shape == (4,)
-    assert all(p is not net.embed.W for p in net.parameters())  # frozen: a buffer
-    emb = net.embed(torch.rand(5))
-    assert emb.shape == (5, 8)
-    assert torch.allclose(emb[:, :4] ** 2 + emb[:, 4:] ** 2, torch.ones(5, 4))
-    assert net(torch.randn(5, 3), torch.rand(5)).shape == (5, 3)
-    # an explicit generator makes the net reproducible and leaves the global RNG alone
-    state = torch.get_rng_state()
-    a = mdiff.MLP(width=8, generator=torch.Generator().manual_seed(3)).state_dict()
-    assert torch.equal(state, torch.get_rng_state())
-    b = mdiff.MLP(width=8, generator=torch.Generator().manual_seed(3)).state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [dict(width=0), dict(depth=-1), dict(output="x0"), dict(emb_dim=7)],
-)
-def test_mlp_validation(kwargs):
-    with pytest.raises(ValueError):
-        mdiff.MLP(**kwargs)
+def test_dsm_loss_validation():
+    data, z = mdiff.paper_points(), torch.randn(20, 2)
+    with pytest.raises(ValueError, match="reduction"):
+        mdiff.dsm_loss(mdiff.VP(), lambda x, t: x, data, 0.5, z, reduction="sum")
+    with pytest.raises(ValueError, match="c must"):
+        mdiff.dsm_loss(mdiff.VP(), lambda x, t: x, data, 0.5, z, c=-1.0)
+    with pytest.raises(ValueError, match="z must have shape"):
+        mdiff.dsm_loss(mdiff.VP(), lambda x, t: x, data, 0.5, z[:3])
+    with pytest.raises(ValueError, match="output"):
+        mdiff.dsm_loss(mdiff.VP(), lambda x, t: x, data, 0.5, z, output="x0")
 
 
 def test_training_recovers_gaussian_score_1d(gen):
@@ -234,64 +207,23 @@ def test_checkpoints_at_requested_steps(gen):
         res.checkpoint_net(25)
 
 
-def test_train_many_single_equals_train():
-    sch, data = mdiff.VP(), mdiff.paper_points()
-    nets = [
-        mdiff.MLP(width=32, output=o, generator=torch.Generator().manual_seed(4))
-        for o in ("eps", "eps")
-    ]
-    one = mdiff.train(
-        sch, nets[0], data, 120, c=0.01, generator=torch.Generator().manual_seed(5), progress=False
-    )
-    many = mdiff.train_many(
-        sch, nets[1:], data, 120, c=0.01, generator=torch.Generator().manual_seed(5), progress=False
-    )[0]
-    assert torch.allclose(one.losses, many.losses, rtol=1e-4, atol=1e-5)
-    for p, q in zip(one.ema.parameters(), many.ema.parameters()):
-        assert torch.allclose(p, q, atol=1e-5)
+def test_optimize_is_a_generic_loop():
+    """The loop knows nothing of DSM: it minimizes any ``loss_fn()`` of a module's parameters,
+    records one loss per model and step, keeps the EMA copy and its checkpoints."""
+    net = torch.nn.Linear(1, 3, bias=False)
+    target = torch.tensor([[1.0], [-2.0], [0.5]])
 
+    def loss_fn():
+        return ((net.weight - target) ** 2)[:, 0]  # three "models", one scalar loss each
 
-def test_train_many_first_step_losses_per_model(gen):
-    """Each model's first loss is dsm_loss of its initial net at its own (t, z), with its c."""
-    sch, data = mdiff.VE(), mdiff.paper_points()
-    outputs, cs = ["score", "eps", "score"], [0.0, 0.1, 0.5]
-    nets = [mdiff.MLP(width=16, output=o, generator=gen) for o in outputs]
-    init = [mdiff.MLP(width=16, output=o) for o in outputs]
-    for a, b in zip(init, nets):
-        a.load_state_dict(b.state_dict())
-    res = mdiff.train_many(
-        sch,
-        nets,
-        data,
-        3,
-        c=cs,
-        batch=8,
-        t_eps=0.0,
-        generator=torch.Generator().manual_seed(9),
-        progress=False,
-    )
-    g = torch.Generator().manual_seed(9)
-    idx = torch.randint(20, (3, 8), generator=g)
-    t = torch.rand(3, 8, generator=g)
-    z = torch.randn(3, 8, 2, generator=g)
-    for k in range(3):
-        want = mdiff.dsm_loss(sch, init[k], data[idx[k]], t[k], z[k], c=cs[k])
-        assert float(res[k].losses[0]) == pytest.approx(float(want.detach()), rel=1e-4)
-
-
-def test_tikhonov_penalty_reduces_score_norm():
-    """Training with c |s|^2 shrinks the learned score (the minimizer is s sigma^2/(sigma^2+c))."""
-    sch = mdiff.VP()
-    gen = torch.Generator().manual_seed(0)
-    data = mdiff.gaussian_data(512, torch.zeros(2), torch.eye(2) * 0.1, generator=gen)
-    nets = [mdiff.MLP(width=32, generator=torch.Generator().manual_seed(1)) for _ in range(2)]
-    res = mdiff.train_many(
-        sch, nets, data, 300, lr=3e-3, c=[0.0, 0.5], ema=None, generator=gen, progress=False
-    )
-    x = torch.randn(2000, 2, generator=gen, dtype=F64) * 0.5
-    for t in (0.05, 0.2):
-        norms = [mdiff.score_from_model(sch, r.net)(x, t).norm(dim=1).mean() for r in res]
-        assert norms[1] < 0.7 * norms[0], (t, norms)
+    kw = dict(ema=0.0, ema_warmup=False, checkpoint_every=100, progress=False)
+    res = optimize(loss_fn, net, 400, lr=0.05, **kw)
+    assert isinstance(res, mdiff.training.TrainResult) and res.net is net
+    assert res.losses.shape == (400, 3) and res.seconds > 0
+    assert torch.allclose(net.weight.detach(), target, atol=1e-2)
+    assert torch.equal(res.ema.weight, net.weight.detach())  # ema = 0: the copy is the net
+    assert sorted(res.checkpoints) == [100, 200, 300, 400]
+    assert torch.equal(res.checkpoint_net(400).weight, net.weight)
 
 
 @pytest.mark.parametrize(
@@ -304,6 +236,7 @@ def test_tikhonov_penalty_reduces_score_norm():
         (dict(batch=0), "batch"),
         (dict(t_eps=1.0), "t_eps"),
         (dict(checkpoint_every=0), "checkpoint_every"),
+        (dict(num_threads=0), "num_threads"),
     ],
 )
 def test_train_validation(kwargs, match):
@@ -316,26 +249,36 @@ def test_train_validation(kwargs, match):
         )
 
 
-def test_train_many_validation():
-    data = mdiff.paper_points()
-    with pytest.raises(ValueError, match="architecture"):
-        mdiff.train_many(
-            mdiff.VP(), [mdiff.MLP(width=4), mdiff.MLP(width=8)], data, 2, progress=False
-        )
-    with pytest.raises(ValueError, match="c must"):
-        mdiff.train_many(mdiff.VP(), [mdiff.MLP(width=4)] * 2, data, 2, c=[0.1], progress=False)
-    with pytest.raises(ValueError, match="reduction"):
-        mdiff.dsm_loss(mdiff.VP(), lambda x, t: x, data, 0.5, torch.randn(20, 2), reduction="sum")
+def test_train_data_must_match_the_network():
+    with pytest.raises(ValueError, match=r"data must be a tensor of shape \(n, 3\)"):
+        mdiff.train(mdiff.VP(), mdiff.MLP(d=3, width=4), mdiff.paper_points(), 2, progress=False)
 
 
-def test_score_from_model_grad_and_threads_restored(gen):
-    sch = mdiff.VE()
+def test_threads_restored(gen):
     net = mdiff.MLP(width=8, generator=gen)
-    x = torch.randn(4, 2, dtype=F64, requires_grad=True)
-    s = mdiff.score_from_model(sch, net, grad=True)(x, 0.5)
-    (g,) = torch.autograd.grad(s.sum(), x)
-    assert g.shape == x.shape and torch.isfinite(g).all()
-    assert not mdiff.score_from_model(sch, net)(x, 0.5).requires_grad
     before = torch.get_num_threads()
-    mdiff.train(sch, net, mdiff.paper_points(), 2, num_threads=1, progress=False)
+    mdiff.train(mdiff.VE(), net, mdiff.paper_points(), 2, num_threads=1, progress=False)
     assert torch.get_num_threads() == before
+
+
+def test_no_private_torch_api():
+    """Training, ensembles and models use public PyTorch only (no ``torch._foreach_*`` etc.)."""
+    for name in ("training.py", "ensemble.py", "models.py"):
+        source = (MDIFF / name).read_text()
+        assert not re.search(r"torch\._|\._foreach", source), name
+
+
+def test_a_diverging_learning_rate_is_reported_naming_lr():
+    net = mdiff.MLP(width=8, generator=torch.Generator().manual_seed(0))
+    data = 1e3 * mdiff.paper_points(torch.float32)
+    with pytest.raises(ValueError, match="lower lr"):
+        mdiff.train(
+            mdiff.VP(),
+            net,
+            data,
+            400,
+            lr=1e8,
+            ema=None,
+            progress=False,
+            generator=torch.Generator().manual_seed(0),
+        )

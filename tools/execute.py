@@ -1,6 +1,6 @@
 """Re-execute chapter notebooks top to bottom in place, storing outputs and widget state.
 
-Usage: ``python tests/execute.py [NOTEBOOK ...]`` (default: every ``chapters/*.ipynb``).
+Usage: ``python -m tools.execute [NOTEBOOK ...]`` (default: every ``chapters/*.ipynb``).
 Used by ``make execute``. Each notebook runs in a fresh kernel of the current environment,
 with the notebook's directory as working directory (as under nbval), a fixed hash seed, and
 no per-cell timing metadata, so that re-running gives the same file. Prints the wall time
@@ -28,19 +28,24 @@ class PeakMemory:
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval, self.peak, self.pid = interval, 0, None
-        self._stop = threading.Event()
+        self._stop, self._lock = threading.Event(), threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        """Read the tree's resident memory now and update the peak."""
+        if self.pid is None:
+            return
+        try:
+            proc = psutil.Process(self.pid)
+            rss = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+        except psutil.Error:
+            return
+        with self._lock:
+            self.peak = max(self.peak, rss)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            if self.pid is None:
-                continue
-            try:
-                proc = psutil.Process(self.pid)
-                rss = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
-            except psutil.Error:
-                continue
-            self.peak = max(self.peak, rss)
+            self.sample()
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -65,6 +70,7 @@ def execute(path: Path, timeout: int) -> tuple[float, int]:
     start = time.perf_counter()
     with PeakMemory() as mem:
         client.on_notebook_start = lambda **kw: setattr(mem, "pid", _kernel_pid(client))
+        client.on_cell_executed = lambda **kw: mem.sample()  # short notebooks too
         client.execute()
     elapsed = time.perf_counter() - start
     nbformat.write(nb, path)

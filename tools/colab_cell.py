@@ -1,24 +1,34 @@
 """Insert (or fix) the Colab install cell as the first code cell of chapter notebooks.
 
-Usage: ``python tests/colab_cell.py [--check] NOTEBOOK ...`` (e.g. ``chapters/*.ipynb``).
+Usage: ``python -m tools.colab_cell [--check] NOTEBOOK ...`` (e.g. ``chapters/*.ipynb``).
 
-The cell (TEAM.md, issue 9) installs ``mdiff`` from the repository of ``_config.yml``
-(``repository.url``) when the notebook runs in Colab, and does nothing elsewhere, so it has
-no outputs. It is tagged ``hide-input`` and has the fixed id ``colab-install``.
+The cell installs ``mdiff`` from the repository of ``_config.yml`` (``repository.url``) at
+the release tag ``vX.Y.Z`` of the package version in ``pyproject.toml``, when the notebook
+runs in Colab, and does nothing elsewhere, so it has no outputs. It is tagged ``hide-input``
+and has the fixed id ``colab-install``.
+
+Why a tag: a notebook cannot name the commit it is stored in, but it can name the release
+it belongs to before the tag exists. ``make release`` (``tools/release.py``) refuses to tag
+``vX.Y.Z`` unless every chapter's Colab cell installs ``vX.Y.Z``, so the notebooks of a
+release install exactly that release's package, never a later default branch. After a
+version bump, rewrite the cells with ``python -m tools.colab_cell chapters/*.ipynb``.
 
 Idempotent: a notebook whose first code cell is already the Colab cell is left untouched
 (not even rewritten); a first code cell that is an outdated Colab cell (id ``colab-install``
 or starting with the Colab comment line) is replaced in place; otherwise the cell is
 inserted just before the first code cell. Nothing else of the notebook changes: another cell
 that installs packages in Colab (e.g. inside the imports cell) is reported, not edited.
-The new cell is unexecuted (``execution_count`` null): re-execute the notebook
-(``make execute``) so that the execution counts are in order again.
+An inserted cell is unexecuted (``execution_count`` null): re-execute the notebook
+(``make execute``) so that the execution counts are in order again. A Colab cell fixed in
+place keeps its execution count when it had no outputs (the new cell has none either, outside
+Colab), so a new version tag needs no re-execution.
 ``--check`` changes nothing and exits with status 1 if a notebook would change.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -30,11 +40,11 @@ CELL_ID = "colab-install"
 TAGS = ["hide-input"]
 TEMPLATE = "\n".join(
     [
-        "# Colab only: install the course package from its repository (Colab already has torch).",
+        "# Colab only: install the course package of this notebook's release (Colab has torch).",
         "import sys",
         "",
         'if "google.colab" in sys.modules:',
-        '    %pip install -q "mdiff @ git+{url}"',
+        '    %pip install -q "mdiff @ git+{url}@{tag}"',
     ]
 )
 
@@ -45,9 +55,25 @@ def repository_url(root: Path = ROOT) -> str:
     return config["repository"]["url"].rstrip("/")
 
 
+def package_version(root: Path = ROOT) -> str:
+    """``[project] version`` of ``pyproject.toml`` (the one version of the course)."""
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the first `version = "..."` of [project]
+        project = text.split("[project]", 1)[1].split("\n[", 1)[0]
+        return re.search(r'^version\s*=\s*"([^"]+)"', project, re.MULTILINE).group(1)
+    return tomllib.loads(text)["project"]["version"]
+
+
+def release_tag(root: Path = ROOT) -> str:
+    """The git tag of the package version: ``vX.Y.Z``."""
+    return f"v{package_version(root)}"
+
+
 def colab_source(root: Path = ROOT) -> str:
     """The exact source of the Colab cell."""
-    return TEMPLATE.format(url=repository_url(root))
+    return TEMPLATE.format(url=repository_url(root), tag=release_tag(root))
 
 
 def normalized(source: str) -> str:
@@ -65,9 +91,11 @@ def is_colab_cell(cell, source: str) -> bool:
     )
 
 
+COLAB_COMMENT = "# Colab only:"
+
+
 def _outdated_colab_cell(cell, source: str) -> bool:
-    first_line = source.splitlines()[0]
-    return cell.get("id") == CELL_ID or cell.source.lstrip().startswith(first_line)
+    return cell.get("id") == CELL_ID or cell.source.lstrip().startswith(COLAB_COMMENT)
 
 
 def other_colab_cells(nb, source: str) -> list[int]:
@@ -88,7 +116,9 @@ def ensure_colab_cell(nb, source: str) -> str:
         return "ok"
     if code and _outdated_colab_cell(nb.cells[code[0]], source):
         cell = nb.cells[code[0]]
-        cell.source, cell.outputs, cell.execution_count = source, [], None
+        if cell.get("outputs"):
+            cell.execution_count = None
+        cell.source, cell.outputs = source, []
         tags = cell.metadata.setdefault("tags", [])
         tags += [tag for tag in TAGS if tag not in tags]
         return "fixed"
@@ -108,12 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if needed")
     args = parser.parse_args(argv)
     source = colab_source()
-    changed = 0
+    changed = unexecuted = 0
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
         status = ensure_colab_cell(nb, source)
         if status != "ok":
             changed += 1
+            first = next(c for c in nb.cells if c.cell_type == "code")
+            unexecuted += first.execution_count is None
             if not args.check:
                 nbformat.write(nb, path)
         verb = {"ok": "ok", "fixed": "would fix", "inserted": "would insert"}[status]
@@ -121,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         for k in other_colab_cells(nb, source):
             print(f"{path}: warning: cell {k} also mentions google.colab; remove its install code")
     if changed and not args.check:
-        print(f"{changed} notebook(s) changed: re-execute them (make execute) to renumber cells")
+        print(f"{changed} notebook(s) changed")
+        if unexecuted:
+            print(f"{unexecuted} of them with an unexecuted cell: re-execute them (make execute)")
     return 1 if args.check and changed else 0
 
 

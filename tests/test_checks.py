@@ -117,3 +117,44 @@ def test_bad_metric_arguments():
 def test_bad_weights_arguments(schedule):
     raises(r"x.*shape \(n, 2\)", mdiff.posterior_weights, schedule, Y, torch.zeros(2, 5), 0.5)
     raises(r"t must lie", mdiff.denoiser, schedule, Y, X, 3.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_check_data_finiteness_in_small_blocks(monkeypatch, bad):
+    """NaN/inf in the last row is found, while each isfinite temporary stays <= 4 MB of bools."""
+    sizes, isfinite = [], torch.isfinite
+    monkeypatch.setattr(torch, "isfinite", lambda t: sizes.append(t.numel()) or isfinite(t))
+    data = torch.zeros(2049, 4096, dtype=torch.float16)  # 3 blocks of rows, the last one row
+    assert mdiff._checks.data(data) is data
+    assert len(sizes) == 3 and max(sizes) <= 1 << 22
+    data[-1, -1] = bad
+    with pytest.raises(ValueError, match=r"^data must be finite \(found NaN or inf\)$"):
+        mdiff._checks.data(data)
+
+
+def test_scalar_checks_name_the_argument():
+    from mdiff import _checks as check
+
+    assert check.positive(2, "c") == 2.0 and check.positive(0, "c", zero=True) == 0.0
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        raises("c must be a positive finite number", check.positive, bad, "c")
+    raises("c must be a finite number >= 0", check.positive, -1e-9, "c", zero=True)
+    assert check.integer(3, "k") == 3 and check.integer(None, "k", optional=True) is None
+    for bad in (0, 2.5, "3", None):
+        raises("k must be an integer >= 1", check.integer, bad, "k")
+    assert check.in_range(0.5, "q", 0, 1, closed="()") == 0.5
+    raises(r"q must lie in \(0, 1\)", check.in_range, 1.0, "q", 0, 1, closed="()")
+    raises(r"t_end must lie in \[0, 1\)", check.in_range, 1.0, "t_end", 0, 1)
+    raises("method must be one of", check.one_of, "rk4", "method", ("heun",))
+
+
+def test_time_grid_honours_t_min_for_both_spacings(schedule):
+    for spacing in ("uniform", "log_sigma"):
+        ts = mdiff.time_grid(schedule, 10, spacing=spacing, t_min=1e-3)
+        assert ts.shape == (11,) and ts[-2] == pytest.approx(1e-3, rel=1e-9) and ts[-1] == 0
+        ts = mdiff.time_grid(schedule, 10, spacing=spacing, t_min=1e-3, t_end=1e-3)
+        assert ts.shape == (11,) and ts[-1] == pytest.approx(1e-3, rel=1e-9)
+    uniform = mdiff.time_grid(schedule, 10, spacing="uniform", t_min=0.1)
+    assert torch.allclose(uniform[:-1], torch.linspace(1.0, 0.1, 10, dtype=torch.float64))
+    raises("t_min must lie in", mdiff.time_grid, schedule, 10, t_min=0.0)
+    raises("t_min must lie in", mdiff.time_grid, schedule, 10, t_min=1e-3, t_end=1e-2)

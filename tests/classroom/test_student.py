@@ -1,6 +1,7 @@
-"""The classroom machinery: student versions, their execution, and nbgrader compatibility.
+"""The student-version generator (``mdiff.classroom.student``), its command line, the execution
+of the chapters' exercises, and nbgrader compatibility.
 
-- Unit tests of the generator on small synthetic notebooks.
+- Unit tests of the generator on small synthetic notebooks, and its ``mode`` argument.
 - The chapters' student versions, written by the command line ``python -m mdiff.classroom
   student``: nothing of a solution is left, outputs and metadata are cleared, checks kept.
 - Execution (nbclient, one kernel for all chapters, working directory ``chapters/``): the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +29,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from mdiff import classroom
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = ROOT / "chapters"
 NOTEBOOKS = classroom.chapter_notebooks(CHAPTERS)
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -190,6 +192,101 @@ def test_student_notebook_rejects_an_unclosed_solution_span():
         classroom.student_notebook(nb)
 
 
+def _span_notebook(*markdown):
+    """Title, the markdown cells, a solution cell and a check: for the directive syntax tests."""
+    solution = new_code_cell(
+        "### BEGIN SOLUTION\nanswer = 42  # secret-body\n### END SOLUTION",
+        metadata=_solution_meta("ex-00-solution"),
+    )
+    check = new_code_cell("assert answer == 42", metadata=_check_meta("ex-00-check"))
+    cells = [new_markdown_cell(text) for text in markdown]
+    return new_notebook(
+        cells=[new_markdown_cell("# Title"), *cells[:-1], solution, cells[-1], check]
+    )
+
+
+def _student_sources(*markdown) -> list[str]:
+    student = classroom.student_notebook(_span_notebook(*markdown), banner=False)
+    assert "secret" not in json.dumps(student)
+    assert "solution-start" not in json.dumps(student) and "solution-end" not in json.dumps(student)
+    return [c.source for c in student.cells]
+
+
+def test_tilde_fences_are_directives_too():
+    exercise = "~~~{exercise} Answer\n:label: ex-00\n\nSet `answer`.\n~~~"
+    start = "~~~{solution-start} ex-00\n:class: dropdown\n~~~"
+    assert classroom.directive(new_markdown_cell(start)) == "solution-start"
+    sources = _student_sources(exercise, start, "secret-prose", "~~~{solution-end}\n~~~")
+    assert sources == ["# Title", exercise, STUB, "assert answer == 42"]
+    text = "Before.\n\n~~~~{solution} ex-00\n~~~python\nsecret-code\n~~~\n~~~~\n\nAfter."
+    assert _student_sources(text, start, "~~~{solution-end}\n~~~")[1] == "Before.\n\n\nAfter."
+
+
+def test_directives_inside_a_blockquote_are_recognised():
+    start = (
+        "> **Exercise.** Set `answer`.\n>\n> ```{solution-start} ex-00\n> :class: dropdown\n> ```"
+    )
+    assert classroom.directive(new_markdown_cell("> ```{solution-start} ex-00\n> ```")) == (
+        "solution-start"
+    )
+    end = "> ```{solution-end}\n> ```\n>\n> Now run it."
+    sources = _student_sources(start, "> secret-prose", end)
+    assert sources == [
+        "# Title",
+        "> **Exercise.** Set `answer`.\n>",
+        STUB,
+        ">\n> Now run it.",
+        "assert answer == 42",
+    ]
+
+
+def test_prose_sharing_a_cell_with_a_wrapper_is_kept_outside_the_span_only():
+    start = "Read this first.\n\n```{solution-start} ex-00\n:class: dropdown\n```\nsecret-model"
+    end = "secret-tail\n```{solution-end}\n```\n\nNow the experiment: keep-me."
+    sources = _student_sources(start, end)
+    assert sources == [
+        "# Title",
+        "Read this first.\n",
+        STUB,
+        "\nNow the experiment: keep-me.",
+        "assert answer == 42",
+    ]
+    both = "Intro.\n```{solution-start} ex-00\n```\nsecret-both\n```{solution-end}\n```\nOutro."
+    nb = _span_notebook("```{exercise} A\n```", both)
+    assert [c.source for c in classroom.student_notebook(nb, banner=False).cells][1:3] == [
+        "```{exercise} A\n```",
+        STUB,
+    ]  # the solution cell sits after the span here: ``both`` opened and closed it itself
+    assert "Intro.\nOutro." in [c.source for c in classroom.student_notebook(nb).cells]
+    reduced = classroom.exercise_notebook(_span_notebook(start, "secret-prose", end))
+    assert any("keep-me" in c.source for c in reduced.cells)  # the wrapper cells are kept
+
+
+@pytest.mark.parametrize(
+    "markdown, problem",
+    [
+        (("````{solution} ex-00\nsecret-unclosed",), "is not closed"),
+        (("See ```{solution-start} ex-00 below.", "```{solution-end}\n```"), "cannot parse"),
+        (("```{exercise} A\n```{solution-start} ex-00\n```",), "nested in {exercise}"),
+        (("> ```{solution-start} ex-00\nsecret-lazy\n> ```", "```{solution-end}\n```"), "ends"),
+        (("```{solution-end}\n```",), "unbalanced {solution-end}"),
+    ],
+    ids=["unclosed", "mid-line", "nested", "blockquote", "unbalanced"],
+)
+def test_what_the_generator_cannot_parse_is_refused_with_the_notebook_and_cell(
+    tmp_path, markdown, problem
+):
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(_span_notebook(*markdown), src / "00-broken.ipynb")
+    for mode in classroom.MODES:
+        with pytest.raises(ValueError) as err:
+            classroom.write_notebooks(src, tmp_path / mode, mode=mode)
+        message = str(err.value)
+        assert re.match(r"00-broken\.ipynb, cell [12] \(id '\w+', '", message), message
+        assert problem in message, message
+
+
 def test_exercise_notebook_keeps_setup_context_and_exercises():
     nb = _synthetic()
     colab = new_code_cell("import sys  # the Colab cell comes before the imports")
@@ -203,6 +300,65 @@ def test_exercise_notebook_keeps_setup_context_and_exercises():
     assert any("BEGIN SOLUTION" in s for s in sources)  # solutions are kept
     assert "assert square(3) == 9" in sources
     assert all(c.get("outputs", []) == [] for c in reduced.cells)
+
+
+# ---------------------------------------------------------------------------------------
+# write_notebooks and its mode, on a synthetic chapter
+
+
+def _synthetic_dir(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(_synthetic(), src / "00-synthetic.ipynb")
+    return src
+
+
+def _sources(nb) -> list[str]:
+    """Cell sources without the banner (whose cell id is random)."""
+    return [c.source for c in nb.cells if c.source != classroom.BANNER]
+
+
+@pytest.mark.parametrize("mode", classroom.MODES)
+def test_write_notebooks_writes_what_its_mode_says(tmp_path, mode):
+    src = _synthetic_dir(tmp_path)
+    written = classroom.write_notebooks(src, tmp_path / mode, mode=mode)
+    assert written == [(tmp_path / mode / "00-synthetic.ipynb", 2)]  # two solution cells
+    nb, source = _read(written[0][0]), _read(src / "00-synthetic.ipynb")
+    expected = {
+        "student": lambda: classroom.student_notebook(source),
+        "student-exercises": lambda: classroom.student_notebook(
+            classroom.exercise_notebook(source)
+        ),
+        "exercises": lambda: classroom.exercise_notebook(source),
+    }[mode]()
+    assert _sources(nb) == _sources(expected)
+    text = json.dumps(nb)
+    assert ("secret-body" in text) == (mode == "exercises")  # only the exercise source has it
+    assert (nb.cells[0].source == classroom.BANNER) == mode.startswith("student")
+    assert ("Text before.\n\n\nText after." in _sources(nb)) == (mode == "student")
+
+
+def test_write_notebooks_rejects_an_unknown_mode(tmp_path):
+    with pytest.raises(ValueError, match="'student', 'student-exercises', 'exercises', got 'x'"):
+        classroom.write_notebooks(_synthetic_dir(tmp_path), tmp_path / "out", mode="x")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args, mode, kind",
+    [
+        (["student"], "student", "student"),
+        (["student", "--exercises-only"], "student-exercises", "student"),
+        (["exercises"], "exercises", "exercise source"),
+    ],
+)
+def test_command_line_maps_its_subcommands_to_modes(tmp_path, capsys, args, mode, kind):
+    src = _synthetic_dir(tmp_path)
+    assert classroom.main([*args, str(src), str(tmp_path / "cli")]) == 0
+    assert f"wrote 1 {kind} notebook(s) with 2 exercise cell(s)" in capsys.readouterr().out
+    classroom.write_notebooks(src, tmp_path / "api", mode=mode)
+    name = "00-synthetic.ipynb"
+    assert _sources(_read(tmp_path / "cli" / name)) == _sources(_read(tmp_path / "api" / name))
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,6 +452,13 @@ def test_student_version_has_one_stub_per_solution_and_every_check(path, student
     assert all("raise NotImplementedError()" in c.source for c in stubs)
     checks = [c.source for c in source.cells if classroom.is_check_cell(c)]
     assert checks and checks == [c.source for c in student.cells if classroom.is_check_cell(c)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_name_a_chapter_uses_is_exported(path):
+    """Check cells call ``mdiff.classroom.<name>``: the package re-exports each of them."""
+    names = set(re.findall(r"mdiff\.classroom\.(\w+)", path.read_text()))
+    assert all(n in classroom.__all__ and hasattr(classroom, n) for n in names), names
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Chapter 10 metrics on hand-built cases: d1/d2 ratios, held-out comparison, pair similarity."""
+"""Memorization metrics on hand-built cases: nearest distances, fractions, d1/d2 ratios,
+held-out comparison, pair similarity, and row blocks."""
 
 import math
 
@@ -8,6 +9,37 @@ import torch
 import mdiff
 
 DATA = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 4.0]], dtype=torch.float64)
+
+
+def test_nearest_distance_hand_built():
+    samples = torch.tensor([[0.0, 0.0], [3.0, 0.5], [0.0, 10.0], [1.0, 1.0]], dtype=torch.float64)
+    d = mdiff.nearest_distance(samples, DATA)
+    assert torch.allclose(d, torch.tensor([0.0, 0.5, 6.0, 2**0.5], dtype=torch.float64))
+
+
+def test_exact_copies_have_zero_distance_in_float32():
+    data = 100 + torch.randn(50, 8)
+    assert (mdiff.nearest_distance(data[:10], data) == 0).all()
+
+
+def test_fraction_within():
+    samples = torch.tensor([[0.0, 0.001], [3.0, 0.02], [1.5, 1.5], [0.0, 4.0]], dtype=torch.float64)
+    assert mdiff.fraction_within(samples, DATA, 1e-2) == 0.5
+    assert mdiff.fraction_within(samples, DATA, 0.05) == 0.75
+    assert mdiff.fraction_within(samples, DATA, 0.0) == 0.0
+
+
+def test_memorized_ratio_test():
+    samples = torch.tensor([[0.1, 0.0], [1.5, 0.0], [0.9, 0.0]], dtype=torch.float64)
+    # d1/d2: 0.1/2.9 (copy), 1.5/1.5 (between), 0.9/2.1 (> 1/3)
+    assert mdiff.memorized(samples, DATA).tolist() == [True, False, False]
+    assert mdiff.memorized(samples, DATA, ratio=0.5).tolist() == [True, False, True]
+
+
+def test_nearest_k_sorted():
+    dist, idx = mdiff.nearest_k(torch.tensor([[2.5, 0.0]], dtype=torch.float64), DATA, 3)
+    assert idx.tolist() == [[1, 0, 2]]
+    assert (dist[0, 1:] >= dist[0, :-1]).all()
 
 
 def test_nearest_ratio_hand_built():

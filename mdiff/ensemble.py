@@ -1,0 +1,130 @@
+"""K equal MLPs trained as one: an :class:`~mdiff.models.MLP` whose layers hold K each (tensors
+stacked on a leading model axis, one ``torch.baddbmm`` per layer), on :func:`mdiff.train`'s loop
+and loss, so model ``k`` computes what network ``k`` would (to rounding)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from . import _checks as check
+from .models import MLP, FourierTimeEmbedding
+from .training import T_EPS, TrainResult, noise, optimize, per_sample
+
+
+class _Embeddings(nn.Module):
+    """K :class:`~mdiff.models.FourierTimeEmbedding` as one, for ``t`` of shape ``(K, n)``."""
+
+    def __init__(self, embeds: Sequence[FourierTimeEmbedding]):
+        super().__init__()
+        self.register_buffer("W", torch.stack([e.W for e in embeds]))  # (K, dim/2)
+        self.register_buffer("freq", self.W[:, None] * (2 * math.pi), persistent=False)
+
+    def forward(self, t: Tensor) -> Tensor:
+        arg = t[..., None] * self.freq  # (K, n, dim/2)
+        return torch.cat([arg.sin(), arg.cos()], -1)
+
+
+class _Linears(nn.Module):
+    """K ``nn.Linear`` as one ``h_k W_k^T + b_k``: ``weight_t = W^T`` ``(K, in, out)``, ``bias``."""
+
+    def __init__(self, layers: Sequence[nn.Linear]):
+        super().__init__()
+        self.weight_t = nn.Parameter(torch.stack([m.weight.detach().T for m in layers]))
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in layers]))
+
+    def forward(self, h: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias.unsqueeze(1), h, self.weight_t)  # (K, n, out)
+
+
+def stack(nets: Sequence[MLP]) -> MLP:
+    """K equal MLPs as one (tensors stacked), called with ``x`` ``(K, n, d)``, ``t`` ``(K, n)``."""
+    if not nets or not all(isinstance(n, MLP) for n in nets):
+        raise ValueError("nets must be a non-empty sequence of mdiff.MLP networks")
+    shapes = {tuple((p.shape, p.dtype, p.device) for p in n.state_dict().values()) for n in nets}
+    if len(shapes) != 1:
+        raise ValueError("nets must share one architecture (d, width, depth, emb_dim) and dtype")
+    model = copy.deepcopy(nets[0])
+    for j, m in enumerate(model.net):
+        if isinstance(m, nn.Linear):
+            model.net[j] = _Linears([n.net[j] for n in nets])
+    model.embed = _Embeddings([n.embed for n in nets])
+    return model
+
+
+def _part(state: dict, k: int) -> dict:
+    """Network ``k``'s state dict, from that of a stack (``weight_t`` transposed back)."""
+    return {
+        key.removesuffix("_t"): (v.mT if key.endswith("_t") else v)[k].contiguous().clone()
+        for key, v in state.items()
+    }
+
+
+def _per_model(nets: Sequence[MLP], c, like: Tensor) -> tuple:
+    """Penalties ``c`` (0.0 if all 0) and the eps-output mask (bool if all agree), ``(K, 1, 1)``."""
+    cs = [c] * len(nets) if isinstance(c, (int, float)) else list(c)
+    if len(cs) != len(nets):
+        raise ValueError(f"c must be a float or a sequence of {len(nets)} values, got {len(cs)}")
+    cs = [check.positive(v, "c", zero=True) for v in cs]
+    c = torch.tensor(cs, dtype=like.dtype, device=like.device)[:, None, None] if any(cs) else 0.0
+    eps = [n.output == "eps" for n in nets]
+    eps = eps[0] if len(set(eps)) == 1 else torch.tensor(eps, device=like.device)[:, None, None]
+    return c, eps
+
+
+def _result(run: TrainResult, k: int, net: MLP) -> TrainResult:
+    """Model ``k`` of a stacked run, its final weights loaded into ``net``."""
+    net.load_state_dict(_part(run.net.state_dict(), k))
+    ema = None
+    if run.ema is not None:
+        ema = copy.deepcopy(net).requires_grad_(False)
+        ema.load_state_dict(_part(run.ema.state_dict(), k))
+    checkpoints = {step: _part(state, k) for step, state in run.checkpoints.items()}
+    return TrainResult(net, ema, run.losses[:, k].clone(), checkpoints, run.seconds)
+
+
+def train_many(
+    schedule,
+    nets: Sequence[MLP],
+    data: Tensor,
+    steps: int,
+    *,
+    lr: float = 1e-3,
+    batch: int | None = None,
+    ema: float | None = 0.9999,
+    ema_warmup: bool = True,
+    c: float | Sequence[float] = 0.0,
+    t_eps: float = T_EPS,
+    checkpoint_every: int | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = True,
+    num_threads: int | None = 1,
+) -> list[TrainResult]:
+    """Train K MLPs of one architecture at once (in place), each as :func:`mdiff.train` would.
+
+    Each model draws its own ``t``, ``z`` (and batch); ``output`` and ``c`` (a float or one per
+    model) may differ. With one network the result equals :func:`mdiff.train`'s to rounding.
+
+    Returns:
+        A list of K :class:`~mdiff.training.TrainResult`, one per network.
+    """
+    model, K = stack(nets), len(nets)
+    c, eps = _per_model(nets, c, model.net[0].bias)
+    draw = noise(schedule, model, data, (K,), batch, t_eps, generator)
+    run = optimize(
+        lambda: per_sample(schedule, model, *draw(), c, eps).mean(-1),  # (K,)
+        model,
+        steps,
+        lr=lr,
+        ema=ema,
+        ema_warmup=ema_warmup,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+        desc=f"DSM training ({K} models)",
+        num_threads=num_threads,
+    )
+    return [_result(run, k, net) for k, net in enumerate(nets)]
