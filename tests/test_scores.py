@@ -121,5 +121,3 @@ def test_data_converted_to_input_dtype(schedule):
     score = mdiff.empirical_score(schedule, mdiff.paper_points(torch.float64))
     out = score(torch.randn(5, 2), 0.5)
     assert out.dtype == torch.float32
-
-

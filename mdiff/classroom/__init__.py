@@ -3,7 +3,8 @@
 A check cell calls ``mdiff.classroom.check_<name>(student_fn)``: the check runs the student's
 function on several inputs (including edge cases such as small ``t``), compares with the
 reference and, on a wrong answer, raises :class:`CheckFailed` with a message that says what is
-wrong. On success it prints one line and returns a true value that displays nothing.
+wrong; in a notebook the failure shows as that message, without a traceback. On success it
+prints one line and returns a true value that displays nothing.
 
 Student versions of the chapters are generated with ``python -m mdiff.classroom student
 SRC_DIR OUT_DIR`` (``make student``): pure nbformat, following nbgrader's conventions, so the
@@ -23,23 +24,48 @@ Layout:
   the precision-aware comparison.
 - ``student.py``: the student-version generator (:func:`student_notebook`,
   :func:`exercise_notebook`, :func:`write_notebooks` with its ``mode``).
+- ``portable.py``: the generated notebooks' Markdown made portable (no MyST: exercises as
+  numbered headings, theorems as bold labels, roles as text, numbers and links), with the
+  book's numbering and bibliography from ``book.py``.
 - ``ch01.py`` ... ``ch11.py``: the checks of one chapter each, with their private helpers.
 - ``__main__.py``: the command line.
 
 Every check and the generator's public names are re-exported here.
 """
 
-from .ch01 import check_reverse_sde_step, check_vp_m_sigma
+from .ch01 import check_heun_step_to_zero, check_reverse_sde_step, check_vp_m_sigma
 from .ch02 import check_dsm_minimum, check_dsm_per_sample, check_ism_per_sample
-from .ch03 import check_score_from_weights, check_stable_weights, check_weighted_score
+from .ch03 import (
+    check_score_from_weights,
+    check_score_norm_exponent,
+    check_stable_weights,
+    check_weighted_score,
+)
 from .ch04 import check_energy_hessian, check_tau_sde_step
-from .ch05 import check_heuristic_collapsed, check_points_needed
+from .ch05 import (
+    check_heuristic_collapsed,
+    check_measured_median_collapse,
+    check_nn_collapse_prediction,
+    check_nn_sq_distances,
+    check_points_needed,
+)
 from .ch06 import check_bridge, check_interval_coverage
-from .ch07 import check_penalized_dsm_loss, check_regularized_minimizer, check_terminal_offset_vp
+from .ch07 import (
+    check_frac_prediction,
+    check_measure_frac,
+    check_regularized_minimizer,
+    check_terminal_offset_vp,
+    check_tikhonov_score_fixed,
+)
 from .ch08 import check_eb_frac_prediction, check_energy_v, check_freeze_bandwidth
 from .ch09 import check_displacement_budget, check_eps_tikhonov, check_fraction_table
-from .ch10 import check_distinct_ratio_test, check_mmd2, check_scale_free_fraction
-from .ch11 import check_convergence_rate, check_gaussian_denoiser
+from .ch10 import (
+    check_calibrated_excess,
+    check_distinct_ratio_test,
+    check_false_positive_rate,
+    check_scale_free_fraction,
+)
+from .ch11 import check_convergence_rate, check_empirical_energy, check_gaussian_denoiser
 from .feedback import (
     PASSED,
     CheckFailed,
@@ -105,7 +131,9 @@ __all__ = [
     "chapter_notebooks",
     "close",
     "check_bridge",
+    "check_calibrated_excess",
     "check_convergence_rate",
+    "check_empirical_energy",
     "check_displacement_budget",
     "check_distinct_ratio_test",
     "check_dsm_minimum",
@@ -114,22 +142,29 @@ __all__ = [
     "check_energy_hessian",
     "check_energy_v",
     "check_eps_tikhonov",
+    "check_false_positive_rate",
     "check_fraction_table",
+    "check_frac_prediction",
     "check_freeze_bandwidth",
     "check_gaussian_denoiser",
+    "check_heun_step_to_zero",
     "check_heuristic_collapsed",
     "check_interval_coverage",
+    "check_measured_median_collapse",
     "check_ism_per_sample",
-    "check_mmd2",
-    "check_penalized_dsm_loss",
+    "check_measure_frac",
+    "check_nn_collapse_prediction",
+    "check_nn_sq_distances",
     "check_points_needed",
     "check_regularized_minimizer",
     "check_reverse_sde_step",
     "check_scale_free_fraction",
     "check_score_from_weights",
+    "check_score_norm_exponent",
     "check_stable_weights",
     "check_tau_sde_step",
     "check_terminal_offset_vp",
+    "check_tikhonov_score_fixed",
     "check_vp_m_sigma",
     "check_weighted_score",
     "compare",

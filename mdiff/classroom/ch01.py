@@ -1,4 +1,5 @@
-"""Chapter 1 checks: the VP schedule's ``m`` and ``sigma``, one reverse-SDE step."""
+"""Chapter 1 checks: the VP schedule's ``m`` and ``sigma``, one reverse-SDE step, and a Heun
+step that survives the last step to ``t = 0``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from functools import partial
 import torch
 
 from ..schedules import VE, VP
-from ..scores import gaussian_score
+from ..scores import empirical_score, gaussian_score
 from .feedback import (
     _call,
     _relative_error,
@@ -198,4 +199,89 @@ def check_reverse_sde_step(fn) -> bool:
             explain = partial(_noise_scale_hint, no_noise=no_noise, xi=xi, g2=g2, h=h)
             advice = "the step is x - h (f(t) x - g2(t) s(x, t)) + sqrt(g2(t) h) xi"
             compare(got, want, name, where=where, variants=steps, explain=explain, advice=advice)
+    return passed(name)
+
+
+def _velocity(schedule, score, x, t: float):
+    return float(schedule.f(t)) * x - 0.5 * float(schedule.g2(t)) * score(x, t)
+
+
+def _heun_zero_variants(schedule, score, x, t: float, t_next: float, data) -> tuple:
+    """The reference step (Heun, or the denoiser at ``t_next = 0``) and the typical wrong ones."""
+    h, v = t_next - t, _velocity(schedule, score, x, t)
+    euler = x + h * v
+    m, sig = float(schedule.m(t)), float(schedule.sigma(t))
+    den = (x + sig**2 * score(x, t)) / m  # D(x, t), Tweedie
+    exponential = float(schedule.m(t_next)) * den + float(schedule.sigma(t_next)) / sig * (
+        x - m * den
+    )
+    if t_next > 0:
+        heun = x + 0.5 * h * (v + _velocity(schedule, score, euler, t_next))
+        return heun, {
+            "for t_next > 0 your step is an Euler step: keep Heun's corrector there (only the "
+            "step to t = 0 changes)": euler,
+            "for t_next > 0 your step is the exponential step: keep Heun's step there, the "
+            "change concerns the last step to t = 0 only": exponential,
+        }
+    nearest = None
+    if data is not None:
+        nearest = data[((x[:, None, :] - data[None]) ** 2).sum(-1).argmin(1)]
+    return den, {
+        "your last step is an Euler step: it no longer crashes, but near a training point it only "
+        "halves the distance (the factor 1/2 measured above). Land on the data: the exponential "
+        "step to t = 0 returns the denoiser D(x, t) = (x + sigma(t)^2 s(x, t)) / m(t)": euler,
+        "your last step returns x unchanged: at t = 0 the step must return the denoiser "
+        "D(x, t) = (x + sigma(t)^2 s(x, t)) / m(t)": x,
+        "your last step returns x + sigma^2 s without dividing by m(t): the denoiser is "
+        "D(x, t) = (x + sigma(t)^2 s(x, t)) / m(t) (m(t) < 1 for VP)": x + sig**2 * score(x, t),
+        "your last step returns the nearest training point: the exponential step returns the "
+        "denoiser D(x, t) = (x + sigma(t)^2 s(x, t)) / m(t), the weighted mean of the points, "
+        "which is a training point only once the weights are one-hot": nearest,
+    }
+
+
+def check_heun_step_to_zero(fn) -> bool:
+    """Chapter 1: ``fn(schedule, score, x, t, t_next)``, Heun's step that survives ``t_next = 0``.
+
+    For ``t_next > 0`` the reference is Heun's step; for ``t_next = 0`` it is the exponential
+    step's limit, the denoiser ``D(x, t) = (x + sigma(t)^2 s(x, t)) / m(t)``, which needs no score
+    at ``t = 0`` and is exact once the weights are one-hot. Tested on VP and VE (``T = 1`` and
+    ``T = 0.8``) with the empirical score of random points in ``d = 3`` and with a Gaussian
+    score; names an Euler step in either place, ``x`` returned unchanged, a missing ``1/m`` and
+    the nearest training point returned instead of the denoiser.
+    """
+    name = "heun_step_to_zero"
+    gen = torch.Generator().manual_seed(1)
+    hint = (
+        "If the error comes from the score at t = 0: Heun's corrector evaluates the score at "
+        "t_next, and at t_next = 0 sigma = 0, so the last step must not call the score there."
+    )
+    mean = torch.tensor([0.5, -1.0, 0.3], dtype=torch.float64)
+    cov = torch.diag(torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64))
+    for schedule in (VP(), VE(), VP(T=0.8), VE(sigma0=5.0, T=0.8)):
+        data = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+        scores = {"the empirical score": (empirical_score(schedule, data), data)}
+        scores["a Gaussian score"] = (gaussian_score(schedule, mean, cov), None)
+        for what, (score, pts) in scores.items():
+            for t, t_next in ((0.6, 0.3), (0.3, 0.0), (1e-4, 0.0)):
+                m, sig = float(schedule.m(t)), float(schedule.sigma(t))
+                base = data[torch.randint(0, 7, (5,), generator=gen)]
+                x = m * base + sig * (1 if t > 1e-3 else 0.5) * torch.randn(
+                    5, 3, generator=gen, dtype=torch.float64
+                )
+                want, variants = _heun_zero_variants(schedule, score, x, t, t_next, pts)
+                where = f"(for {type(schedule).__name__}, {what}, t = {t:g}, t_next = {t_next:g})"
+                got = result_of(
+                    fn,
+                    name,
+                    (schedule, score, x, t, t_next),
+                    want,
+                    where=where,
+                    hint=hint,
+                    shape=f"x's {tuple(x.shape)}",
+                )
+                advice = (
+                    "Heun's step for t_next > 0, the denoiser (x + sigma^2 s) / m at t_next = 0"
+                )
+                compare(got, want, name, where=where, variants=variants, advice=advice)
     return passed(name)

@@ -15,13 +15,25 @@ def _gaussian() -> tuple[torch.Tensor, torch.Tensor]:
     return mean, cov
 
 
+def _cov3() -> torch.Tensor:
+    return torch.tensor([[1.0, 0.2, 0.0], [0.2, 0.5, 0.1], [0.0, 0.1, 2.0]], dtype=torch.float64)
+
+
 def _dsm_variants(schedule, score, x0, t, z) -> dict:
     """Typical wrong per-sample DSM losses (message -> value)."""
     m, sig = schedule.m(t)[:, None], schedule.sigma(t)[:, None]
     s = score(m * x0 + sig * z, t)
     no_m = ((sig * score(x0 + sig * z, t) + z) ** 2).sum(1)
+    d = x0.shape[1]
+    mean_note = (
+        "you averaged the squared entries over the d coordinates (.mean(1), or "
+        "F.mse_loss, which averages); the squared norm sums them, |r|^2 = sum_i r_i^2"
+    )
     return {
+        "two bugs: the noised point misses m(t) (x_t = m(t) x0 + sigma(t) z; m < 1 for VP, "
+        "so this only shows on VP), and " + mean_note: no_m / d,
         "missing m(t): the noised point is x_t = m(t) x0 + sigma(t) z (m < 1 for VP)": no_m,
+        mean_note: ((sig * s + z) ** 2).sum(1) / d,
         "sign error: sigma s must match -z (the conditional score is -z / sigma), so the "
         "loss is |sigma s + z|^2, not |sigma s - z|^2": ((sig * s - z) ** 2).sum(1),
         "this is the unweighted loss |s + z/sigma|^2; with the weight lambda = sigma^2 it "
@@ -40,21 +52,26 @@ def check_dsm_per_sample(fn) -> bool:
     """Chapter 2: ``fn(schedule, score, x0, t, z)`` -> per-sample ``|sigma s(x_t, t) + z|^2``.
 
     ``x_t = m(t) x0 + sigma(t) z`` and ``t`` is a tensor of shape ``(n,)``. Checked on VP and
-    VE with the exact score of Gaussian data (plus a shift, so that ``s`` is not the optimum);
-    names a missing ``m(t)``, the sign of ``z``, the unweighted loss, ``sigma^2`` instead of
-    ``sigma``, an unsquared norm, and a mean over samples.
+    VE with the exact score of Gaussian data (plus a shift, so that ``s`` is not the optimum),
+    in d = 2 and d = 3; names a missing ``m(t)``, a mean over coordinates (as in
+    ``F.mse_loss``), both at once (the two bugs of the chapter's debugging exercise), the sign of
+    ``z``, the unweighted loss, ``sigma^2`` instead of ``sigma``, an unsquared norm, and a mean
+    over samples.
     """
     name = "dsm_per_sample"
     gen = torch.Generator().manual_seed(20)
     mean, cov = _gaussian()
-    for schedule in (VP(), VE()):
+    mean3, cov3 = torch.tensor([0.5, 0.0, -1.0], dtype=torch.float64), _cov3()
+    cases = [(VP(), mean, cov), (VE(), mean, cov), (VP(beta_min=0.1, beta_max=8.0), mean3, cov3)]
+    for schedule, mean, cov in cases:
         exact = gaussian_score(schedule, mean, cov)
 
         def score(x, t, exact=exact):
             return exact(x, t) + 0.3
 
-        x0 = mean + torch.randn(9, 2, generator=gen, dtype=torch.float64)
-        z = torch.randn(9, 2, generator=gen, dtype=torch.float64)
+        d = len(mean)
+        x0 = mean + torch.randn(9, d, generator=gen, dtype=torch.float64)
+        z = torch.randn(9, d, generator=gen, dtype=torch.float64)
         t = torch.linspace(0.05, 1.0, 9, dtype=torch.float64)
         m, sig = schedule.m(t)[:, None], schedule.sigma(t)[:, None]
         want = ((sig * score(m * x0 + sig * z, t) + z) ** 2).sum(1)
@@ -63,7 +80,7 @@ def check_dsm_per_sample(fn) -> bool:
             name,
             (schedule, score, x0, t, z),
             want,
-            where=f"({type(schedule).__name__}, t from 0.05 to 1)",
+            where=f"({type(schedule).__name__}, d = {d}, t from 0.05 to 1)",
             variants=_dsm_variants(schedule, score, x0, t, z),
             advice="expected |sigma s(x_t, t) + z|^2",
         )
@@ -169,7 +186,7 @@ def check_dsm_minimum(fn) -> bool:
     """
     name = "dsm_minimum"
     _, cov2 = _gaussian()
-    cov3 = torch.tensor([[1.0, 0.2, 0.0], [0.2, 0.5, 0.1], [0.0, 0.1, 2.0]], dtype=torch.float64)
+    cov3 = _cov3()
     for schedule in (VP(), VE()):
         for cov in (cov2, cov3):
             for t in (0.05, 0.4, 1.0):

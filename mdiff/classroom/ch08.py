@@ -78,6 +78,11 @@ def _energy_variants(a, b) -> dict:
         - daa.sum() / (n * (n - 1))
         - dbb.sum() / (m * (m - 1)),
         "return the energy distance itself, without a square root": right.clamp_min(0).sqrt(),
+        "use distances |x - y|, not squared distances (with squares the 'distance' only "
+        "compares the means), and average the within-sample terms over all pairs, including "
+        "i = j (torch.pdist leaves them out)": 2 * (dab**2).mean()
+        - (daa**2).sum() / (n * (n - 1))
+        - (dbb**2).sum() / (m * (m - 1)),
     }
 
 
@@ -89,7 +94,7 @@ def check_energy_v(fn) -> bool:
     """
     name = "energy_v"
     gen = torch.Generator().manual_seed(80)
-    p = torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    p = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [1.5, 1.0]], dtype=torch.float64)
     cases = [(p, p.clone()), (torch.tensor([[0.0]]), torch.tensor([[1.0]]))]
     for d, n, m in ((1, 30, 20), (2, 40, 25), (5, 15, 35)):
         a = torch.randn(n, d, generator=gen, dtype=torch.float64)

@@ -103,7 +103,9 @@ def check_fraction_table(fn) -> bool:
 
 
 def _budget_reference(schedule, t1: float, L: float, output: str) -> float:
-    """``(L/2) int_0^t1 g^2 rho dt``: ``L alpha / 2`` or ``L arccosh(e^(alpha/2))`` (VP)."""
+    """``B(t1) = (1/2) int_0^t1 g^2 |s| dt`` with ``|s| = L`` (score output) or ``L / sigma``
+    (noise output): ``L alpha / 2`` or ``L arccosh(e^(alpha/2)) = L (alpha/2 + log(1 + sigma))``
+    (VP)."""
     alpha = float(schedule.alpha(torch.tensor(t1, dtype=torch.float64)))
     if output == "score":
         return 0.5 * L * alpha
@@ -119,9 +121,9 @@ def _budget_quadrature(schedule, t1: float, L: float, weight) -> float:
 
 
 def check_displacement_budget(fn) -> bool:
-    """Chapter 9: ``fn(schedule, t1, L, output)`` -> ``(L/2) int_0^t1 g^2 rho dt`` for VP.
+    """Chapter 9: ``fn(schedule, t1, L, output)`` -> ``B(t1) = (1/2) int_0^t1 g^2 |s| dt`` (VP).
 
-    ``rho = 1`` for ``output="score"`` and ``1/sigma(t)`` for ``"eps"``; checked for
+    ``|s| = L`` for ``output="score"`` and ``L / sigma(t)`` for ``"eps"``; checked for
     ``t1`` from 1e-5 to 1 on two VP schedules to a relative 1e-6. Names the missing 1/2,
     ``g`` for ``g^2``, a missing or inverted ``1/sigma``, and the small-t shortcut ``L sigma``.
     """

@@ -1,4 +1,5 @@
-"""Chapter 10 checks: a scale-free tolerance test, the ratio test without duplicates, MMD^2."""
+"""Chapter 10 checks: the ratio test's false-positive rate, the ratio test without duplicates,
+a scale-free tolerance test and its excess over held-out points (the Part IV assignment)."""
 
 from __future__ import annotations
 
@@ -152,72 +153,103 @@ def check_distinct_ratio_test(fn) -> bool:
     return passed(name)
 
 
-def _mmd2(x, y, bandwidth: float) -> torch.Tensor:
-    """Reference: squared MMD, Gaussian kernel, averages over all pairs (V-statistic)."""
-
-    def k(a, b):
-        return torch.exp(-(_pairwise(a, b) ** 2) / (2 * bandwidth**2))
-
-    return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
-
-
-def _mmd2_variants(x, y, h: float) -> dict:
-    """Typical wrong versions of the squared MMD (message -> value), for diagnosis."""
-    dxx, dyy, dxy = _pairwise(x, x), _pairwise(y, y), _pairwise(x, y)
-
-    def gauss(d):
-        return torch.exp(-(d**2) / (2 * h * h))
-
-    def v(k):
-        return k(dxx).mean() + k(dyy).mean() - 2 * k(dxy).mean()
-
-    n, m = len(x), len(y)
-    u = (gauss(dxx).sum() - n) / (n * (n - 1)) + (gauss(dyy).sum() - m) / (m * (m - 1))
-    right = v(gauss)
+def _rate_variants(ratio: float, d: int) -> dict:
+    """Typical wrong false-positive rates (message -> value)."""
     return {
-        "this is MMD, not MMD^2: return the square without taking its root": right.clamp_min(
-            0
-        ).sqrt(),
-        "the cross term must be counted twice: MMD^2 = mean k(x, x') + mean k(y, y') "
-        "- 2 mean k(x, y)": right + gauss(dxy).mean(),
-        "the kernel uses the squared distance: exp(-|x - y|^2 / (2 h^2))": v(
-            lambda d: torch.exp(-d / (2 * h * h))
-        ),
-        "check the kernel width: exp(-|x - y|^2 / (2 h^2)), with the factor 2": v(
-            lambda d: torch.exp(-(d**2) / (h * h))
-        ),
-        "average over ALL pairs, including i = j (the V-statistic); you left out the "
-        "diagonal terms k(x_i, x_i) = 1": u - 2 * gauss(dxy).mean(),
+        "the rate must depend on the dimension d: the volume of a ball of radius r scales "
+        "like r^d": ratio,
+        "the exponent is the dimension d, not 2 in every dimension": ratio**2,
+        "the ratio of the volumes of two concentric balls of radii r rho and rho is r^d, "
+        "not r^(1/d)": ratio ** (1 / d),
+        "that is the probability that the point is NOT flagged (d1/d2 >= ratio)": 1 - ratio**d,
+        "the nearest point is uniform in the BALL of radius d2 (exponent d), not on its "
+        "sphere (exponent d - 1)": ratio ** (d - 1),
+        "P(d1 < r d2) is a ratio of two ball volumes, not a product over the coordinates": 1
+        - (1 - ratio) ** d,
     }
 
 
-def check_mmd2(fn) -> bool:
-    """Chapter 10: ``fn(x, y, bandwidth)``, squared MMD with a Gaussian kernel (V-statistic).
+def check_false_positive_rate(fn) -> bool:
+    """Chapter 10: ``fn(ratio, d)``, the probability ``ratio**d`` that the ratio test flags a point.
 
-    Checks zero for identical samples, a hand-built case, random cases in several dimensions
-    and bandwidths, and names the usual slips: a square root, the cross-term factor 2, an
-    unsquared distance, the kernel width, and leaving out the diagonal terms.
+    For a homogeneous Poisson process of training points in ``R^d``, ``(d1/d2)^d`` is uniform on
+    ``(0, 1)``. Checked for several thresholds and dimensions (1 to 64); names a rate that
+    ignores ``d``, the plane's exponent 2 everywhere, ``r^(1/d)``, the complement, the exponent
+    ``d - 1`` and ``1 - (1 - r)^d``.
     """
-    name = "mmd2"
-    gen = torch.Generator().manual_seed(12)
-    x = torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
-    cases = [(x, x.clone(), 1.0), (x, torch.tensor([[0.0, 1.0]], dtype=torch.float64), 1.0)]
-    for d, h in ((2, 0.5), (2, 2.0), (8, 1.5)):
-        a = torch.randn(40, d, generator=gen, dtype=torch.float64)
-        b = 0.5 + torch.randn(30, d, generator=gen, dtype=torch.float64)
-        cases.append((a, b, h))
-    for k, (a, b, h) in enumerate(cases):
-        where = f"(x: {tuple(a.shape)}, y: {tuple(b.shape)}, bandwidth {h})"
+    name = "false_positive_rate"
+    for ratio, d in ((0.2, 5), (1 / 3, 2), (1 / 3, 1), (0.5, 3), (0.9, 10), (1 / 3, 64)):
         diagnose(
             fn,
             name,
-            (a, b, h),
-            _mmd2(a, b, h),
-            where="(x, x)" if k == 0 else where,
-            rtol=1e-8,
-            atol=1e-12,
-            scale=2.0,  # kernel values are at most 1: the terms that cancel are of size 1
-            variants=_mmd2_variants(a, b, h),
-            advice="the MMD of a sample with itself is 0" if k == 0 else "",
+            (ratio, d),
+            torch.tensor(ratio**d, dtype=torch.float64),
+            where=f"(ratio = {ratio:.4g}, d = {d})",
+            rtol=1e-9,
+            atol=0.0,
+            variants=_rate_variants(ratio, d),
+            shape="one number, the probability that a new point is flagged",
+        )
+    return passed(name)
+
+
+def _excess_variants(samples, heldout, data, rel: float) -> dict:
+    """Typical wrong excesses (message -> value)."""
+    s_frac = _scale_free_fraction(samples, data, rel)
+    h_frac = _scale_free_fraction(heldout, data, rel)
+
+    def fixed(x):
+        return float((_pairwise(x, data).min(1).values < rel).double().mean())
+
+    return {
+        "subtract the held-out points' fraction: the excess is frac(samples) - frac(heldout), "
+        "the share of copies beyond what fresh data get by chance": s_frac,
+        "the sign is reversed: return frac(samples) - frac(heldout)": h_frac - s_frac,
+        "the tolerance is rel x (median nearest-neighbour spacing of the training set), not "
+        "rel itself": fixed(samples) - fixed(heldout),
+        "use the rel argument (here not 0.1)": _scale_free_fraction(samples, data, 0.1)
+        - _scale_free_fraction(heldout, data, 0.1),
+    }
+
+
+def check_calibrated_excess(fn) -> bool:
+    """Chapter 10: ``fn(samples, heldout, data, rel=0.1)``, the scale-free fraction of the samples
+    minus that of held-out points.
+
+    Checks a hand-built case, random cases in d = 2 and d = 6 at two ``rel`` and in other units
+    (everything multiplied by 1e3); names a missing subtraction, the reversed sign, a fixed
+    tolerance and an ignored ``rel``.
+    """
+    name = "calibrated_excess"
+    data = torch.tensor(
+        [[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [2.0, 2.0], [5.0, 3.0]], dtype=torch.float64
+    )
+    samples = data[[0, 1, 2, 3]] + torch.tensor(
+        [[0.05, 0.0], [0.0, 0.19], [0.3, 0.0], [1.0, 0.0]], dtype=torch.float64
+    )
+    heldout = torch.tensor([[0.15, 0.0], [3.0, 0.5], [4.0, 4.0], [1.0, 1.0]], dtype=torch.float64)
+    cases = [(samples, heldout, data, 0.1, "on a hand-built case (tolerance 0.2)")]
+    gen = torch.Generator().manual_seed(13)
+    for n_data, d, rel in ((25, 2, 0.3), (18, 6, 0.5)):
+        y = torch.randn(n_data, d, generator=gen, dtype=torch.float64)
+        pick = torch.randint(n_data, (150,), generator=gen)
+        x = y[pick] + 0.2 * torch.randn(150, d, generator=gen, dtype=torch.float64)
+        z = torch.randn(120, d, generator=gen, dtype=torch.float64)
+        where = f"for N = {n_data} training points in d = {d}, rel = {rel}"
+        cases.append((x, z, y, rel, where))
+        cases.append((1e3 * x, 1e3 * z, 1e3 * y, rel, where + ", all multiplied by 1000"))
+    for x, z, y, rel, where in cases:
+        want = _scale_free_fraction(x, y, rel) - _scale_free_fraction(z, y, rel)
+        diagnose(
+            fn,
+            name,
+            (x, z, y),
+            torch.tensor(want, dtype=torch.float64),
+            kwargs={"rel": rel},
+            where=where,
+            rtol=0.0,
+            atol=1e-9,
+            variants=_excess_variants(x, z, y, rel),
+            shape="one number, a difference of two fractions",
         )
     return passed(name)

@@ -1,4 +1,5 @@
-"""Chapter 11 checks: a convergence rate by least squares, the Gaussian (Wiener) denoiser."""
+"""Chapter 11 checks: a convergence rate, the energy distance of the empirical measure, the
+Gaussian (Wiener) denoiser."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 
 import torch
 
-from .feedback import _call, as_float, close, diagnose, fail, passed
+from .feedback import _call, as_answer, as_float, close, diagnose, fail, passed
 
 
 def _rate(ns, errors) -> float:
@@ -114,4 +115,77 @@ def check_gaussian_denoiser(fn) -> bool:
                 shape=f"x's {tuple(x.shape)}",
             )
     _limits(fn, name, mean, a @ a.T + 0.1 * torch.eye(3, dtype=torch.float64), gen)
+    return passed(name)
+
+
+#: Relative standard deviation, per repetition, of ``N * energy / E|X - X'|`` for the protocol of
+#: the exercise (a fresh sample of 4 N points per repetition): at most sqrt(2) from the training
+#: set (the limit law of a degenerate V-statistic, sum_k lambda_k Z_k^2 with lambda_k >= 0, has
+#: sd / mean <= sqrt(2)), plus the fresh sample's terms, whose variance relative to the squared
+#: mean is at most 2 (N/n)^2 + 4 (N/n) E|X-X'|^2 / (E|X-X'|)^2 < 1.4 for n = 4 N on the ring:
+#: in all at most sqrt(3.4) < 2.
+ENERGY_CV = 2.0
+#: A measurement is accepted within this many standard deviations (of the mean or the fit).
+ENERGY_SIGMAS = 3.0
+
+
+def _ring_pair_mean() -> float:
+    """``E|X - X'|`` for ``mdiff.ring`` (radius 1, width 0.1), from 6000 points (error ~1e-3)."""
+    from ..data import ring
+
+    return float(torch.pdist(ring(6000, generator=torch.Generator().manual_seed(111))).mean())
+
+
+def check_empirical_energy(fn) -> bool:
+    """Chapter 11: ``fn(sizes, repeats, seed)`` -> mean energy distance of ``p_0^N`` to ``p_0``.
+
+    One mean per ``N`` in ``sizes`` (the ring law, ``repeats`` training sets each). Theory:
+    ``E[energy(p_0^N, p_0)] = E|X - X'| / N`` exactly, so the check compares each mean with it
+    within ``ENERGY_SIGMAS`` standard deviations ``ENERGY_CV * theory / sqrt(repeats)`` and the
+    exponent fitted to the means with 1 within the standard deviation of the fit that this
+    implies; it names a U-statistic over the training set (means near 0), a square root (the
+    rate 1/2) and says which way the values are off.
+    """
+    name = "empirical_energy"
+    pair = _ring_pair_mean()
+    for sizes, repeats, seed in (((4, 16, 64), 120, 5), ((8, 32, 128), 100, 17)):
+        where = f"(sizes = {list(sizes)}, repeats = {repeats}, seed = {seed})"
+        label = f"{name} {where}"
+        raw = _call(fn, name, list(sizes), repeats, seed)
+        want = torch.tensor([pair / n for n in sizes], dtype=torch.float64)
+        got = as_answer(raw, label, want, shape=f"({len(sizes)},), one mean per size N")
+        ratio = got / want  # 1 in expectation at every N
+        spread = ENERGY_SIGMAS * ENERGY_CV / math.sqrt(repeats)
+        if (ratio.abs() < 0.25).all() or (got <= 0).any():
+            fail(
+                f"{label}: your means are near 0 or negative, but p_0^N is not p_0: average "
+                "|y_i - y_j| over ALL N^2 pairs of the training set (the pairs i = j, at "
+                "distance 0, belong to the atomic measure p_0^N); leave out i = j only within "
+                "the fresh sample (torch.pdist)"
+            )
+        x = torch.log(torch.tensor(sizes, dtype=torch.float64))
+        xc = x - x.mean()
+        rate = float(-(xc * (got.log() - got.log().mean())).sum() / (xc * xc).sum())
+        if abs(rate - 0.5) < 0.15 and (ratio - 1).abs().max() > spread:
+            fail(
+                f"{label}: your values fall like N^(-{rate:.2f}), the rate of the square root: "
+                "return the energy distance itself (the root-free form that "
+                "mdiff.energy_distance computes), whose mean is E|X - X'| / N"
+            )
+        for k, (n, r) in enumerate(zip(sizes, ratio.tolist())):
+            if abs(r - 1) > spread:
+                way = "higher" if r > 1 else "lower"
+                fail(
+                    f"{label}: at N = {n} your mean {float(got[k]):.4g} is {r:.2f} "
+                    f"times the theory E|X - X'| / N = {pair / n:.4g}, {way} than the Monte Carlo "
+                    f"error allows (a factor within 1 +- {spread:.2f}); use a fresh sample of "
+                    "4 N points per repetition and the V-statistic over the training set"
+                )
+        rate_sd = ENERGY_CV / math.sqrt(repeats) / float((xc * xc).sum().sqrt())
+        if abs(rate - 1) > ENERGY_SIGMAS * rate_sd:
+            way = "slower" if rate < 1 else "faster"
+            fail(
+                f"{label}: your means fall like N^(-{rate:.3g}), {way} than N^(-1) by more than "
+                f"the Monte Carlo error of the fit ({ENERGY_SIGMAS:g} x {rate_sd:.2g})"
+            )
     return passed(name)

@@ -15,7 +15,16 @@ import torch
 
 
 class CheckFailed(AssertionError):
-    """A student's answer is wrong; the message says how."""
+    """A student's answer is wrong; the message says how.
+
+    In IPython and Jupyter the failure shows as its message alone, without a traceback through
+    the checker's code (IPython's ``_render_traceback_`` protocol); the cell still ends in an
+    error, so nbgrader records the failed check.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = str(self).splitlines() or [""]
+        return ["\x1b[1;31mCheck failed:\x1b[0m " + lines[0], *lines[1:]]
 
 
 def fail(message: str) -> None:

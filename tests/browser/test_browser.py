@@ -31,6 +31,13 @@ BOOK_ROOT = Path(os.environ.get("BOOK_ROOT", Path(__file__).resolve().parents[2]
 ALLOWED_CONSOLE_ERRORS: list[tuple[str, str]] = []
 
 RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{")
+#: TeX outside typeset maths: a command (``\\mathbb``) or a dollar sign, as left when Markdown
+#: splits a ``$...$`` span (a source line inside it starting with ``+ `` becomes a list item).
+RAW_TEX = re.compile(r"\\[A-Za-z]{2,}|\$")
+#: MyST that did not render: a role, a directive fence, a target, a solution wrapper.
+RAW_MYST = re.compile(
+    r"\{[a-z]+(?::[a-z]+)?\}`|(?:`{3}|:{3})\{|^\([\w-]+\)=|\{solution-(?:start|end)\}", re.M
+)
 MIN_SCALE = 0.6  # at the 1280 px test viewport, the text column is about 700 px wide
 FILE_LIKE_ALT = re.compile(r"(^|/)_images/|\.(png|jpe?g|gif|svg)$", re.IGNORECASE)
 
@@ -145,6 +152,8 @@ DOM_REPORT = """() => {
     return {src: (img.getAttribute('src') || '').slice(0, 100), id: img.id,
             alt: img.getAttribute('alt'), caption: cap ? cap.textContent.trim() : '',
             complete: img.complete, width: img.naturalWidth, shown: img.clientWidth,
+            declared: parseFloat(img.style.width) || parseFloat(img.getAttribute('width')) || 0,
+            output: !!img.closest('.cell_output'),
             visible: img.offsetParent !== null, cell: cellOf(img)};
   });
   const h1 = article.querySelector('h1');
@@ -367,6 +376,16 @@ def test_maths_typeset(book_page):
     check(not raw, f"{info.html}: raw TeX left in the text:" + _listing(map(repr, raw)))
 
 
+def test_no_raw_tex_or_myst_in_the_text(book_page):
+    """No TeX command or dollar sign outside typeset maths, and no MyST role or directive
+    that did not render, in the text a reader sees (code, outputs and maths excluded)."""
+    info, visit = book_page
+    prose = visit.dom["prose"]
+    for name, pattern in (("TeX", RAW_TEX), ("MyST", RAW_MYST)):
+        raw = [prose[max(m.start() - 40, 0) : m.end() + 40] for m in pattern.finditer(prose)]
+        check(not raw, f"{info.html}: raw {name} in the text:" + _listing(map(repr, raw[:5])))
+
+
 def test_figures_load(book_page):
     info, visit = book_page
     broken = [i for i in visit.dom["images"] if not i["complete"] or i["width"] == 0]
@@ -379,7 +398,7 @@ def test_figures_not_shrunk_illegibly(book_page):
     small = [
         f"cell starting {i['cell']!r}: {i['width']} px shown at {i['shown']} px"
         for i in visit.dom["images"]
-        if i["visible"] and i["width"] and i["shown"] < MIN_SCALE * i["width"]
+        if i["visible"] and i["width"] and i["shown"] < MIN_SCALE * (i["declared"] or i["width"])
     ]
     check(
         not small,
@@ -403,6 +422,26 @@ def test_figures_have_alt_text(book_page):
         f"{info.html}: {len(bare)} figure(s) without alt text or caption "
         "(cell metadata mystnb.image.alt or mystnb.figure.caption):" + _listing(lines),
     )
+
+
+def _figure(img: dict) -> bool:
+    """A figure of a cell output (not a frame of an animation player)."""
+    return img["output"] and not (img["id"] or "").startswith("_anim")
+
+
+def test_figures_are_numbered_captioned_and_sharp(book_page):
+    """Every output figure is a numbered figure with a caption ("Fig. 4.2 ..."), stored at
+    least at 2x its display width (crisp on a high-density laptop screen)."""
+    info, visit = book_page
+    figures = [i for i in visit.dom["images"] if _figure(i)]
+    bare = [i["cell"] for i in figures if not re.match(r"Fig\. \d+(\.\d+)? \S", i["caption"])]
+    check(not bare, f"{info.html}: figures without number and caption:" + _listing(bare))
+    blurry = [
+        f"cell starting {i['cell']!r}: {i['width']} px for {i['declared']:.0f} px"
+        for i in figures
+        if i["declared"] and i["width"] < 1.9 * i["declared"]
+    ]
+    check(not blurry, f"{info.html}: figures below 2x resolution:" + _listing(blurry))
 
 
 def test_solutions_closed_until_clicked(book_page):

@@ -21,6 +21,19 @@ def reverse_sde_step(schedule, score, x, t, h, xi):
     return x - h * (f * x - g2 * score(x, t)) + math.sqrt(g2 * h) * xi
 
 
+def heun_step_to_zero(schedule, score, x, t, t_next):
+    m, sig = float(schedule.m(t)), float(schedule.sigma(t))
+    if t_next == 0:
+        return (x + sig**2 * score(x, t)) / m
+
+    def velocity(y, u):
+        return float(schedule.f(u)) * y - 0.5 * float(schedule.g2(u)) * score(y, u)
+
+    v = velocity(x, t)
+    x_pred = x + (t_next - t) * v
+    return x + 0.5 * (t_next - t) * (v + velocity(x_pred, t_next))
+
+
 def ism_per_sample(score, x, t):
     x = x.clone().requires_grad_(True)
     s = score(x, t)
@@ -53,6 +66,16 @@ def score_from_weights(schedule, data, x, t, w):
     return (schedule.m(t) * (w @ data) - x) / schedule.sigma(t) ** 2
 
 
+def score_norm_exponent(schedule, data, x, ts):
+    norms = []
+    for t in ts.tolist():
+        w = stable_weights(schedule, data, x, t)
+        norms.append(score_from_weights(schedule, data, x, t, w).norm())
+    u = torch.log(schedule.sigma(ts.double()))
+    v = torch.log(torch.stack(norms).double())
+    return -(((u - u.mean()) * (v - v.mean())).sum() / ((u - u.mean()) ** 2).sum()).item()
+
+
 def weighted_score(schedule, data, probs, x, t):
     m, var = schedule.m(t), schedule.sigma(t) ** 2
     logits = -((x[:, None, :] - m * data[None]) ** 2).sum(-1) / (2 * var)
@@ -82,6 +105,25 @@ def heuristic_collapsed(y, data, rho):
     return rho**2 < (d2**2 - d1**2) / (2 * math.log(data.shape[0]))
 
 
+def nn_sq_distances(data):
+    sq = torch.cdist(data, data, compute_mode="donot_use_mm_for_euclid_dist") ** 2
+    return sq.fill_diagonal_(math.inf).min(1).values
+
+
+def nn_collapse_prediction(data):
+    r2 = nn_sq_distances(data).median().item()
+    return 0.5 * math.log1p(r2 / (2 * math.log(len(data))))
+
+
+def measured_median_collapse(data, seed=0):
+    from mdiff.classroom.ch05 import _collapse_times, _ou_and_times
+
+    schedule, times = _ou_and_times()
+    gen = torch.Generator().manual_seed(seed)
+    start = schedule.prior(48, data.shape[1], generator=gen, dtype=data.dtype)
+    return _collapse_times(schedule, data, start, times).quantile(0.5).item()
+
+
 def bridge(schedule, x0, xT, t):
     T = schedule.T
     m, s, mT, sT = schedule.m(t), schedule.sigma(t), schedule.m(T), schedule.sigma(T)
@@ -100,10 +142,24 @@ def regularized_minimizer(s_emp, gamma):
     return torch.linalg.solve(eye + gamma, s_emp.T).T
 
 
-def penalized_dsm_loss(schedule, score, x0, t, z, c):
-    m, sig = schedule.m(t)[:, None], schedule.sigma(t)[:, None]
-    s = score(m * x0 + sig * z, t)
-    return ((sig * s + z) ** 2).sum(1) + c * (s * s).sum(1)
+def tikhonov_score_fixed(schedule, data, c):
+    def score(x, t):
+        m, var = schedule.m(t), schedule.sigma(t) ** 2
+        logits = -((x[:, None, :] - m * data[None]) ** 2).sum(-1) / (2 * var)
+        return (m * (torch.softmax(logits, 1) @ data) - x) / (var + c)
+
+    return score
+
+
+def frac_prediction(c, d, tol):
+    return torch.special.gammainc(torch.tensor(d / 2), torch.tensor(tol**2 / (2 * c))).item()
+
+
+def measure_frac(schedule, data, c, n_samples, seed):
+    x = schedule.prior(n_samples, data.shape[1], generator=torch.Generator().manual_seed(seed))
+    ts = mdiff.time_grid(schedule, 200, t_min=1e-8)
+    out = mdiff.probability_flow(schedule, mdiff.tikhonov_score(schedule, data, c), x, ts)
+    return mdiff.fraction_within(out, data, 1e-2)
 
 
 def terminal_offset_vp(schedule, u1, t1, c):
@@ -145,11 +201,8 @@ def eps_tikhonov(schedule, data, c):
     return eps
 
 
-def mmd2(x, y, bandwidth):
-    def k(a, b):
-        return torch.exp(-(torch.cdist(a, b) ** 2) / (2 * bandwidth**2))
-
-    return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
+def false_positive_rate(ratio, d):
+    return ratio**d
 
 
 def scale_free_fraction(samples, data, rel):
@@ -164,9 +217,29 @@ def distinct_ratio_test(samples, data, ratio=1 / 3):
     return d12[:, 0] < ratio * d12[:, 1]
 
 
+def calibrated_excess(samples, heldout, data, rel=0.1):
+    return scale_free_fraction(samples, data, rel) - scale_free_fraction(heldout, data, rel)
+
+
 def gaussian_denoiser(mean, cov, x, sigma):
     eye = torch.eye(len(mean), dtype=cov.dtype)
     return mean + (x - mean) @ torch.linalg.solve(cov + sigma**2 * eye, cov)
+
+
+def empirical_energy(sizes, repeats, seed):
+    gen = torch.Generator().manual_seed(seed)
+    means = []
+    for n in sizes:
+        total = 0.0
+        for _ in range(repeats):
+            train = mdiff.ring(n, generator=gen)
+            fresh = mdiff.ring(4 * n, generator=gen)
+            cross = torch.cdist(train, fresh).mean()
+            total += (
+                2 * cross - torch.cdist(train, train).mean() - torch.pdist(fresh).mean()
+            ).item()
+        means.append(total / repeats)
+    return torch.tensor(means, dtype=torch.float64)
 
 
 def convergence_rate(ns, errors):

@@ -5,7 +5,12 @@ import math
 import pytest
 import torch
 
-from mdiff.classroom import CheckFailed, check_reverse_sde_step, check_vp_m_sigma
+from mdiff.classroom import (
+    CheckFailed,
+    check_heun_step_to_zero,
+    check_reverse_sde_step,
+    check_vp_m_sigma,
+)
 
 
 def _alpha(t, beta_min, beta_max):
@@ -151,3 +156,124 @@ def test_reverse_step_wrong_answers(expression, message):
     with pytest.raises(CheckFailed) as err:
         check_reverse_sde_step(reverse_variant(expression))
     assert message in str(err.value), str(err.value)
+
+
+def _velocity(schedule, score, x, t):
+    return float(schedule.f(t)) * x - 0.5 * float(schedule.g2(t)) * score(x, t)
+
+
+def heun_reference(schedule, score, x, t, t_next):
+    if t_next == 0:
+        m, sig = float(schedule.m(t)), float(schedule.sigma(t))
+        return (x + sig**2 * score(x, t)) / m
+    v = _velocity(schedule, score, x, t)
+    x_pred = x + (t_next - t) * v
+    return x + 0.5 * (t_next - t) * (v + _velocity(schedule, score, x_pred, t_next))
+
+
+def heun_variant(kind):
+    def fn(schedule, score, x, t, t_next):
+        m, sig = float(schedule.m(t)), float(schedule.sigma(t))
+        euler = x + (t_next - t) * _velocity(schedule, score, x, t)
+        if kind == "buggy":  # the chapter's heun_step: the corrector at t_next = 0
+            v = _velocity(schedule, score, x, t)
+            return x + 0.5 * (t_next - t) * (v + _velocity(schedule, score, euler, t_next))
+        if kind == "euler last":
+            return euler if t_next == 0 else heun_reference(schedule, score, x, t, t_next)
+        if kind == "euler everywhere":
+            return euler
+        if kind == "unchanged":
+            return x if t_next == 0 else heun_reference(schedule, score, x, t, t_next)
+        if kind == "no 1/m":
+            if t_next == 0:
+                return x + sig**2 * score(x, t)
+            return heun_reference(schedule, score, x, t, t_next)
+        if kind == "exponential everywhere":
+            den = (x + sig**2 * score(x, t)) / m
+            m1, s1 = float(schedule.m(t_next)), float(schedule.sigma(t_next))
+            return m1 * den + (s1 / sig) * (x - m * den)
+        raise AssertionError(kind)
+
+    return fn
+
+
+def test_heun_reference_passes(capsys):
+    assert check_heun_step_to_zero(heun_reference)
+    assert "Correct: heun_step_to_zero" in capsys.readouterr().out
+
+
+def test_heun_with_the_chapters_exponential_last_step_passes():
+    def fn(schedule, score, x, t, t_next):
+        if t_next == 0:
+            return heun_variant("exponential everywhere")(schedule, score, x, t, t_next)
+        return heun_reference(schedule, score, x, t, t_next)
+
+    assert check_heun_step_to_zero(fn)
+
+
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("buggy", "must not call the score there"),
+        ("euler last", "your last step is an Euler step"),
+        ("euler everywhere", "for t_next > 0 your step is an Euler step"),
+        ("unchanged", "returns x unchanged"),
+        ("no 1/m", "without dividing by m(t)"),
+        ("exponential everywhere", "for t_next > 0 your step is the exponential step"),
+    ],
+)
+def test_heun_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed) as err:
+        check_heun_step_to_zero(heun_variant(kind))
+    assert message in str(err.value), str(err.value)
+
+
+def test_heun_nearest_point_fails_while_the_weights_compete():
+    def nearest(schedule, score, x, t, t_next):
+        if t_next > 0:
+            return heun_reference(schedule, score, x, t, t_next)
+        # the student guesses the end point instead of computing the denoiser
+        den = heun_reference(schedule, score, x, t, 0.0)
+        return den.round(decimals=1)
+
+    with pytest.raises(CheckFailed, match="heun_step_to_zero"):
+        check_heun_step_to_zero(nearest)
+
+
+def test_heun_float32_answer_passes():
+    def fn(*args):
+        return heun_reference(*args).float()
+
+    assert check_heun_step_to_zero(fn)
+
+
+def test_wrong_answers_of_the_round_trip_fail():
+    from wrong.ch01 import WRONG
+
+    namespace = {"math": math, "torch": torch}
+    exec(_HEUN_CONTEXT, namespace)
+    for source in WRONG.values():
+        exec(source, namespace)
+    with pytest.raises(CheckFailed):
+        check_vp_m_sigma(namespace["vp_m_sigma"])
+    with pytest.raises(CheckFailed):
+        check_reverse_sde_step(namespace["reverse_sde_step"])
+    with pytest.raises(CheckFailed, match="your last step is an Euler step"):
+        check_heun_step_to_zero(namespace["heun_step_to_zero"])
+
+
+# the chapter's exercise-context cell that the Heun exercise builds on
+_HEUN_CONTEXT = """
+def velocity(schedule, score, x, t):
+    return float(schedule.f(t)) * x - 0.5 * float(schedule.g2(t)) * score(x, t)
+
+
+def euler_step(schedule, score, x, t, t_next):
+    return x + (t_next - t) * velocity(schedule, score, x, t)
+
+
+def heun_step(schedule, score, x, t, t_next):
+    v = velocity(schedule, score, x, t)
+    x_pred = x + (t_next - t) * v
+    return x + 0.5 * (t_next - t) * (v + velocity(schedule, score, x_pred, t_next))
+"""

@@ -17,7 +17,7 @@ from mdiff.classroom import (
 def dsm_variant(kind):
     def fn(schedule, score, x0, t, z):
         m, sig = schedule.m(t)[:, None], schedule.sigma(t)[:, None]
-        if kind == "no_m":
+        if kind in ("no_m", "buggy"):
             m = torch.ones_like(m)
         s = score(m * x0 + sig * z, t)
         r = {
@@ -26,6 +26,8 @@ def dsm_variant(kind):
             "sigma2": sig**2 * s + z,
         }.get(kind, sig * s + z)
         loss = (r * r).sum(1)
+        if kind in ("coord_mean", "buggy"):
+            return (r * r).mean(1)
         if kind == "norm":
             return loss.sqrt()
         if kind == "mean":
@@ -43,7 +45,9 @@ def test_dsm_reference_passes(capsys):
 @pytest.mark.parametrize(
     "kind, message",
     [
-        ("no_m", r"missing m\(t\)"),
+        ("no_m", r"^dsm_per_sample \(VP, d = 2, t from 0.05 to 1\): missing m\(t\)"),
+        ("coord_mean", r"averaged the squared entries over the d coordinates"),
+        ("buggy", r"two bugs: the noised point misses m\(t\)"),
         ("sign", "sign error"),
         ("unweighted", "unweighted loss"),
         ("sigma2", r"multiplied s by sigma\^2"),
@@ -157,3 +161,46 @@ def test_minimum_reference_passes(capsys):
 def test_minimum_wrong_answers(kind, message):
     with pytest.raises(CheckFailed, match=message):
         check_dsm_minimum(minimum_variant(kind))
+
+
+def test_dsm_checks_a_third_dimension_and_other_schedule_parameters():
+    """A solution that only works in d = 2 fails on the d = 3 case of the check."""
+
+    def only_2d(schedule, score, x0, t, z):
+        m, sig = schedule.m(t)[:, None], schedule.sigma(t)[:, None]
+        r = sig * score(m * x0 + sig * z, t) + z
+        return r[:, 0] ** 2 + r[:, 1] ** 2
+
+    with pytest.raises(CheckFailed, match="d = 3"):
+        check_dsm_per_sample(only_2d)
+
+
+def _solutions_namespace():
+    return {"torch": torch, "math": __import__("math")}
+
+
+def test_wrong_answers_of_the_round_trip_fail():
+    from wrong.ch02 import WRONG
+
+    namespace = _solutions_namespace()
+    for source in WRONG.values():
+        exec(source, namespace)
+    with pytest.raises(CheckFailed, match="trace"):
+        check_ism_per_sample(namespace["ism_per_sample"])
+    with pytest.raises(CheckFailed, match=r"missing m\(t\)"):
+        check_dsm_per_sample(namespace["dsm_per_sample"])
+    with pytest.raises(CheckFailed, match=r"m\(t\) instead of m\(t\)\^2"):
+        check_dsm_minimum(namespace["dsm_minimum"])
+
+
+def test_the_chapter_buggy_loss_is_named_with_both_bugs():
+    """The debugging exercise's starting point, as the chapter prints it, fails with both bugs."""
+
+    def buggy_dsm_per_sample(schedule, score, x0, t, z):
+        sig = schedule.sigma(t)[:, None]
+        x_t = x0 + sig * z
+        residual = torch.nn.functional.mse_loss(sig * score(x_t, t), -z, reduction="none")
+        return residual.mean(1)
+
+    with pytest.raises(CheckFailed, match="two bugs"):
+        check_dsm_per_sample(buggy_dsm_per_sample)

@@ -7,6 +7,7 @@ import mdiff
 from mdiff.classroom import (
     CheckFailed,
     check_score_from_weights,
+    check_score_norm_exponent,
     check_stable_weights,
     check_weighted_score,
 )
@@ -34,6 +35,14 @@ def weights_variant(kind):
             return k / k.sum(1, keepdim=True)
         if kind == "unnormalized":
             return torch.exp(logits - logits.max(1, keepdim=True).values)
+        if kind == "float64":  # the partial repair: more precision, no log-sum-exp
+            k = torch.exp(logits.double())
+            return (k / k.sum(1, keepdim=True)).to(x.dtype)
+        if kind == "global_max":  # the maximum of the whole array, not of each row
+            k = torch.exp(logits - logits.max())
+            return k / k.sum(1, keepdim=True)
+        if kind == "float32_only":  # right, but always in float32
+            return torch.softmax(logits.float(), 1)
         return torch.softmax(logits, 1)
 
     return fn
@@ -54,6 +63,8 @@ def test_weights_reference_passes(capsys):
         ("naive", "overflows or underflows"),
         ("overflow", "overflows or underflows"),
         ("unnormalized", "do not sum to 1"),
+        ("float64", "more precision only postpones"),
+        ("global_max", "largest logit of the whole array"),
     ],
 )
 def test_weights_wrong_answers(kind, message):
@@ -62,8 +73,9 @@ def test_weights_wrong_answers(kind, message):
 
 
 def test_weights_naive_fails_only_at_small_t():
-    """The naive version passes t = 1 and 0.3 and fails at a small t (0.01 or 1e-4)."""
-    with pytest.raises(CheckFailed, match=r"t = 0\.01\)|t = 0\.0001\)"):
+    """The naive version passes t = 1 and 0.3 and fails at a small t (0.01 or 1e-4), first
+    on the float32 inputs."""
+    with pytest.raises(CheckFailed, match=r"float32, t = 0\.01\)|float32, t = 0\.0001\)"):
         check_stable_weights(weights_variant("naive"))
 
 
@@ -161,3 +173,81 @@ def test_weighted_uniform_probs_give_the_empirical_score():
 def test_weighted_wrong_answers(kind, message):
     with pytest.raises(CheckFailed, match=message):
         check_weighted_score(weighted_variant(kind))
+
+
+# ---------------------------------------------------------------------------------------
+# ex-03-assignment-c: the exponent of |s^N| ~ sigma^-p
+
+
+def exponent_variant(kind):
+    def fn(schedule, data, x, ts):
+        score = mdiff.empirical_score(schedule, data.double())
+        norms = torch.stack([score(x.double(), t).norm() for t in ts.tolist()])
+        u = {"t": ts.double().log(), "sigma2": 2 * schedule.sigma(ts.double()).log()}.get(
+            kind, schedule.sigma(ts.double()).log()
+        )
+        v = (2 if kind == "squared" else 1) * norms.log()
+        slope = ((u - u.mean()) * (v - v.mean())).sum() / ((u - u.mean()) ** 2).sum()
+        return {"slope": slope, "theory": torch.tensor(2.0)}.get(kind, -slope)
+
+    return fn
+
+
+def test_exponent_reference_passes(capsys):
+    assert check_score_norm_exponent(exponent_variant("correct"))
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("slope", "minus that slope"),
+        ("t", "against log t"),
+        ("sigma2", "against log sigma\\^2"),
+        ("squared", "squared norm"),
+        ("theory", "larger than the fit|smaller than the fit"),
+    ],
+)
+def test_exponent_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_score_norm_exponent(exponent_variant(kind))
+
+
+def test_exponent_is_two_in_the_collapsed_regime_only():
+    """The check's cases: p = 2 where the weights are one-hot, p != 2 where they are mixed
+    (so that the theory value 2, hard-coded, fails)."""
+    from mdiff.classroom.ch03 import _exponent, _exponent_cases
+
+    values = [_exponent(*case[:4]) for case in _exponent_cases()]
+    assert abs(values[0] - 2) < 1e-3 and abs(values[1] - 2) < 1e-3
+    assert abs(values[2] - 2) > 0.05
+
+
+def test_wrong_answers_of_the_round_trip_fail():
+    from wrong.ch03 import WRONG
+
+    namespace = {"torch": torch, "math": __import__("math")}
+    for source in WRONG.values():
+        exec(source, namespace)
+    with pytest.raises(CheckFailed, match="ignores the probabilities"):
+        check_weighted_score(namespace["weighted_score"])
+    with pytest.raises(CheckFailed, match="more precision only postpones"):
+        check_stable_weights(namespace["stable_weights"])
+    with pytest.raises(CheckFailed, match=r"missing m\(t\)"):
+        check_score_from_weights(namespace["score_from_weights"])
+    with pytest.raises(CheckFailed):  # on top of its own slips it builds on the wrong (a)
+        check_score_norm_exponent(namespace["score_norm_exponent"])
+
+
+def test_wrong_exponent_alone_fails_with_its_own_message():
+    """Part (c)'s typical wrong answer fails even on top of correct parts (a) and (b)."""
+    from wrong.ch03 import WRONG
+
+    namespace = {
+        "torch": torch,
+        "stable_weights": weights_variant("correct"),
+        "score_from_weights": score_variant("correct"),
+    }
+    exec(WRONG["ex-03-assignment-c-solution"], namespace)
+    with pytest.raises(CheckFailed, match="score_norm_exponent"):
+        check_score_norm_exponent(namespace["score_norm_exponent"])

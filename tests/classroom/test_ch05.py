@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from mdiff.classroom import CheckFailed, check_heuristic_collapsed, check_points_needed
+from mdiff.classroom import (
+    CheckFailed,
+    check_heuristic_collapsed,
+    check_measured_median_collapse,
+    check_nn_collapse_prediction,
+    check_nn_sq_distances,
+    check_points_needed,
+)
 
 # ---------------------------------------------------------------------------------------
 # ex-05-points-needed
@@ -88,3 +95,111 @@ def test_heuristic_reference_passes(capsys):
 def test_heuristic_wrong_answers(kind, message):
     with pytest.raises(CheckFailed, match=message):
         check_heuristic_collapsed(heuristic_variant(kind))
+
+
+# ---------------------------------------------------------------------------------------
+# The Part II assignment: ex-05-assignment-a, -b, -c
+
+
+def nn_variant(kind):
+    def fn(data):
+        sq = torch.cdist(data, data, compute_mode="donot_use_mm_for_euclid_dist") ** 2
+        if kind == "itself":
+            return sq.min(1).values
+        if kind == "no_zeros":
+            return sq.masked_fill(sq == 0, math.inf).min(1).values
+        sq = sq.fill_diagonal_(math.inf)
+        if kind == "second":
+            return sq.sort(1).values[:, 1]
+        if kind == "distance":
+            return sq.min(1).values.sqrt()
+        return sq.min(1).values
+
+    return fn
+
+
+def test_nn_reference_passes(capsys):
+    assert check_nn_sq_distances(nn_variant("correct"))
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("itself", "exclude the point itself"),
+        ("distance", "squared distances, not distances"),
+        ("second", "second-nearest"),
+        ("no_zeros", "not every zero distance"),
+    ],
+)
+def test_nn_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_nn_sq_distances(nn_variant(kind))
+
+
+def prediction_variant(kind):
+    def fn(data):
+        r2s = nn_variant("correct")(data)
+        r2 = float(r2s.mean() if kind == "mean" else r2s.quantile(0.5))
+        log_n = math.log10(len(data)) if kind == "log10" else math.log(len(data))
+        rho2 = math.sqrt(r2 / (2 * log_n)) if kind == "rho" else r2 / (2 * log_n)
+        if kind == "ve":
+            return rho2
+        return (1.0 if kind == "no_half" else 0.5) * math.log1p(rho2)
+
+    return fn
+
+
+def test_prediction_reference_passes(capsys):
+    # quantile(0.5) interpolates between the two middle values of an even N: also accepted
+    assert check_nn_collapse_prediction(prediction_variant("correct"))
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("no_half", "factor 1/2 is missing"),
+        ("rho", "bounds rho\\^2, not rho"),
+        ("mean", "median of r_n\\^2"),
+        ("log10", "natural logarithm"),
+        ("ve", "not t: invert it"),
+    ],
+)
+def test_prediction_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_nn_collapse_prediction(prediction_variant(kind))
+
+
+def measured_variant(kind):
+    from mdiff.classroom.ch05 import _collapse_times, _ou_and_times
+
+    def fn(data, seed=0):
+        schedule, times = _ou_and_times()
+        gen = torch.Generator().manual_seed(0 if kind == "seed" else seed)
+        start = schedule.prior(48, data.shape[1], generator=gen, dtype=data.dtype)
+        t_eps = _collapse_times(schedule, data, start, times)
+        if kind == "mean":
+            return t_eps.mean().item()
+        return t_eps.median() if kind == "lower" else t_eps.quantile(0.5).item()
+
+    return fn
+
+
+@pytest.mark.parametrize("kind", ["correct", "lower"])
+def test_measured_reference_passes(kind, capsys):
+    assert check_measured_median_collapse(measured_variant(kind))
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kind, message", [("seed", "drawn with the seed you are given"), ("mean", "not their mean")]
+)
+def test_measured_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_measured_median_collapse(measured_variant(kind))
+
+
+def test_measured_without_seed_keyword_fails_clearly():
+    with pytest.raises(CheckFailed, match="keyword argument seed"):
+        check_measured_median_collapse(lambda data: 0.1)

@@ -1,13 +1,18 @@
 """Chapter 7 exercise checks: the reference solutions pass, typical wrong answers fail."""
 
+import math
+
 import pytest
 import torch
 
+import mdiff
 from mdiff.classroom import (
     CheckFailed,
-    check_penalized_dsm_loss,
+    check_frac_prediction,
+    check_measure_frac,
     check_regularized_minimizer,
     check_terminal_offset_vp,
+    check_tikhonov_score_fixed,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -117,45 +122,135 @@ def test_offset_wrong_answers(kind, message):
 
 
 # ---------------------------------------------------------------------------------------
-# ex-07-penalized-loss
+# ex-07-assignment-a: the repaired Tikhonov score
 
 
-def loss_variant(kind):
-    def fn(schedule, score, x0, t, z, c):
-        m, sig = schedule.m(t)[:, None], schedule.sigma(t)[:, None]
-        point = x0 if kind == "clean" else m * x0 + sig * z
-        s = score(point, t)
-        fit = ((sig * s - z) ** 2).sum(1) if kind == "minus" else ((sig * s + z) ** 2).sum(1)
-        pen = (s * s).sum(1)
-        if kind == "sigma2":
-            return fit + c * sig[:, 0] ** 2 * pen
-        if kind == "over_sigma2":
-            return fit + c * pen / sig[:, 0] ** 2
-        if kind == "no_penalty":
-            return fit
-        if kind == "mean":
-            return (fit + c * pen).mean()
-        return fit + c * pen
+def fixed_variant(kind):
+    def make(schedule, data, c):
+        def score(x, t):
+            m, var = schedule.m(t), schedule.sigma(t) ** 2
+            sq = ((x[:, None, :] - m * data[None]) ** 2).sum(-1)
+            if kind in ("buggy", "naive"):
+                w = torch.exp(-sq / (2 * var))
+                w = w / w.sum(1, keepdim=True)
+            else:
+                w = torch.softmax(-sq / (2 * var), 1)
+            xbar = w @ data
+            if kind in ("buggy", "no_m"):
+                return (xbar - x) / (var + c)
+            if kind == "sigma":
+                return (m * xbar - x) / (var**0.5 + c)
+            if kind == "empirical":
+                return (m * xbar - x) / var
+            return (m * xbar - x) / (var + c)
+
+        return None if kind == "none" else score
+
+    return make
+
+
+def test_fixed_reference_passes(capsys):
+    assert check_tikhonov_score_fixed(fixed_variant("correct"))
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_fixed_agrees_with_mdiff():
+    vp, data = mdiff.VP(), torch.randn(5, 2, dtype=torch.float64)
+    x = torch.randn(4, 2, dtype=torch.float64)
+    got = fixed_variant("correct")(vp, data, 0.1)(x, 0.01)
+    assert torch.allclose(got, mdiff.tikhonov_score(vp, data, 0.1)(x, 0.01), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("buggy", "weights underflow"),
+        ("naive", "weights underflow"),
+        ("no_m", r"m\(t\) is missing in front of xbar"),
+        ("sigma", "c is added to sigma"),
+        ("empirical", "this is the empirical score"),
+        ("none", "should return a function"),
+    ],
+)
+def test_fixed_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_tikhonov_score_fixed(fixed_variant(kind))
+
+
+# ---------------------------------------------------------------------------------------
+# ex-07-assignment-b: the predicted fraction in d dimensions
+
+
+def prediction_variant(kind):
+    def fn(c, d, tol):
+        shape = d if kind == "shape_d" else d / 2
+        x = tol / (2 * c) if kind == "tol" else tol**2 / (2 * c)
+        if kind == "rayleigh":
+            return 1 - math.exp(-(tol**2) / (2 * c))
+        p = torch.special.gammainc(torch.tensor(float(shape)), torch.tensor(x)).item()
+        return 1 - p if kind == "complement" else p
 
     return fn
 
 
-def test_loss_reference_passes(capsys):
-    assert check_penalized_dsm_loss(loss_variant("correct"))
+def test_prediction_reference_passes(capsys):
+    assert check_frac_prediction(prediction_variant("correct"))
     assert "Correct" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "kind, message",
     [
-        ("sigma2", r"you have c sigma\^2 \|s\|\^2"),
-        ("over_sigma2", r"you have c \|s\|\^2 / sigma\^2"),
-        ("clean", "evaluate the score at the noised point"),
-        ("no_penalty", "penalty c \\|s\\|\\^2 is missing"),
-        ("minus", "plus sign"),
-        ("mean", "returned one number"),
+        ("rayleigh", r"d = 2 \(Rayleigh\)"),
+        ("shape_d", "shape d/2, not d"),
+        ("tol", r"tol\^2 / c"),
+        ("complement", "1 - frac"),
     ],
 )
-def test_loss_wrong_answers(kind, message):
+def test_prediction_wrong_answers(kind, message):
     with pytest.raises(CheckFailed, match=message):
-        check_penalized_dsm_loss(loss_variant(kind))
+        check_frac_prediction(prediction_variant(kind))
+
+
+# ---------------------------------------------------------------------------------------
+# ex-07-assignment-c: the measured fraction
+
+
+def measure_variant(kind):
+    def fn(schedule, data, c, n_samples, seed):
+        if kind == "theory":
+            return prediction_variant("correct")(c, data.shape[1], 1e-2)
+        gen = torch.Generator().manual_seed(seed + (1 if kind == "seed" else 0))
+        x = schedule.prior(n_samples, data.shape[1], generator=gen)
+        steps = 400 if kind == "finer" else 200
+        method = "exponential-2m" if kind == "finer" else "heun"
+        ts = mdiff.time_grid(schedule, steps, t_min=1e-8)
+        out = mdiff.probability_flow(
+            schedule, mdiff.tikhonov_score(schedule, data, c), x, ts, method=method
+        )
+        tol = 2e-2 if kind == "tol" else 1e-2
+        if kind == "count":
+            return int((mdiff.nearest_distance(out, data) < tol).sum())
+        return mdiff.fraction_within(out, data, tol)
+
+    return fn
+
+
+@pytest.mark.parametrize("kind", ["correct", "finer"])
+def test_measure_reference_passes(kind, capsys):
+    assert check_measure_frac(measure_variant(kind))
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("theory", "the prediction of part \\(b\\)"),
+        ("tol", "higher than the experiment"),
+        ("seed", "than the experiment"),
+        ("count", "the number of memorized samples"),
+    ],
+)
+def test_measure_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_measure_frac(measure_variant(kind))

@@ -85,6 +85,10 @@ def energy_variant(kind):
             return value.clamp_min(0).sqrt()
         if kind == "per_row":
             return 2 * dab.mean(1) - daa.mean(1)
+        if kind == "buggy":  # the notebook's energy_buggy, unchanged
+            return 2 * (dab**2).mean() - torch.pdist(a).pow(2).mean() - torch.pdist(b).pow(2).mean()
+        if kind == "pdist":  # squares fixed, torch.pdist kept
+            return 2 * dab.mean() - torch.pdist(a).mean() - torch.pdist(b).mean()
         return value
 
     return fn
@@ -110,6 +114,8 @@ def test_energy_reference_matches_mdiff():
         ("u_statistic", "including i = j"),
         ("root", "without a square root"),
         ("per_row", "one number"),
+        ("buggy", "not squared distances"),
+        ("pdist", "including i = j"),
     ],
 )
 def test_energy_wrong_answers(kind, message):
@@ -160,3 +166,12 @@ def test_bandwidth_reference_solves_the_defining_equation():
 def test_bandwidth_wrong_answers(kind, message):
     with pytest.raises(CheckFailed, match=message):
         check_freeze_bandwidth(bandwidth_variant(kind))
+
+
+def test_the_debug_exercise_bug_only_compares_means():
+    """The notebook's buggy version: squared distances leave 2 |mean_a - mean_b|^2 (V form)."""
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(200, 2, generator=g, dtype=torch.float64)
+    b = 3 * torch.randn(300, 2, generator=g, dtype=torch.float64) + 0.5
+    squared = energy_variant("squared")(a, b)
+    assert float(squared) == pytest.approx(2 * float(((a.mean(0) - b.mean(0)) ** 2).sum()))

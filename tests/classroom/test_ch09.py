@@ -1,6 +1,8 @@
 """Chapter 9 exercise checks: the reference solutions pass, typical wrong answers fail."""
 
+import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -183,3 +185,30 @@ def test_eps_tikhonov_wrong_answers(variant, message):
 def test_eps_tikhonov_needs_a_function():
     with pytest.raises(CheckFailed, match="function"):
         check_eps_tikhonov(lambda schedule, data, c: torch.zeros(3))
+
+
+# ---------------------------------------------------------------------------------------
+# the typical wrong answers of the nbgrader round trip fail their checks with a message
+
+
+def _wrong_answer(grade_id):
+    path = Path(__file__).parent / "wrong" / "ch09.py"
+    spec = importlib.util.spec_from_file_location("wrong_ch09", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    namespace = {"math": math, "torch": torch, "mdiff": mdiff}
+    exec(module.WRONG[grade_id], namespace)
+    return next(v for k, v in namespace.items() if callable(v) and k not in ("mdiff",))
+
+
+@pytest.mark.parametrize(
+    "grade_id, check, message",
+    [
+        ("ex-09-fraction-table-solution", check_fraction_table, "strict"),
+        ("ex-09-displacement-budget-solution", check_displacement_budget, "small-t"),
+        ("ex-09-eps-tikhonov-solution", check_eps_tikhonov, "ignores the penalty"),
+    ],
+)
+def test_typical_wrong_answers_fail(grade_id, check, message):
+    with pytest.raises(CheckFailed, match=message):
+        check(_wrong_answer(grade_id))

@@ -6,8 +6,9 @@ import torch
 import mdiff
 from mdiff.classroom import (
     CheckFailed,
+    check_calibrated_excess,
     check_distinct_ratio_test,
-    check_mmd2,
+    check_false_positive_rate,
     check_scale_free_fraction,
 )
 
@@ -119,74 +120,81 @@ def test_distinct_ratio_wrong_answers(wrong, message):
 
 
 # ---------------------------------------------------------------------------------------
-# ex-10-mmd: squared MMD with a Gaussian kernel, V-statistic
+# ex-10-false-positive: P(d1/d2 < r) = r^d for a Poisson process
 
 
-def gram(a, b, h, squared=True, width=2.0):
-    d = torch.cdist(a, b)
-    return torch.exp(-(d**2 if squared else d) / (width * h * h))
-
-
-def mmd2(x, y, bandwidth):
-    return (
-        gram(x, x, bandwidth).mean()
-        + gram(y, y, bandwidth).mean()
-        - 2 * gram(x, y, bandwidth).mean()
-    )
-
-
-def mmd2_u(x, y, h):
-    n, m = len(x), len(y)
-    kxx = (gram(x, x, h).sum() - n) / (n * (n - 1))
-    kyy = (gram(y, y, h).sum() - m) / (m * (m - 1))
-    return kxx + kyy - 2 * gram(x, y, h).mean()
-
-
-def test_mmd2_reference_passes(capsys):
-    assert check_mmd2(mmd2)
+def test_false_positive_rate_reference_passes(capsys):
+    assert check_false_positive_rate(lambda ratio, d: ratio**d)
     assert "Correct" in capsys.readouterr().out
-    assert check_mmd2(lambda x, y, h: float(mmd2(x, y, h)))
+    assert check_false_positive_rate(lambda ratio, d: torch.tensor(ratio) ** d)
+    assert check_false_positive_rate(lambda ratio, d: [ratio**d])
 
 
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (lambda x, y, h: mmd2(x, y, h).clamp_min(0).sqrt(), "not MMD\\^2"),
-        (
-            lambda x, y, h: gram(x, x, h).mean() + gram(y, y, h).mean() - gram(x, y, h).mean(),
-            "counted twice",
-        ),
-        (
-            lambda x, y, h: (
-                gram(x, x, h, False).mean()
-                + gram(y, y, h, False).mean()
-                - 2 * gram(x, y, h, False).mean()
-            ),
-            "squared distance",
-        ),
-        (
-            lambda x, y, h: (
-                gram(x, x, h, width=1).mean()
-                + gram(y, y, h, width=1).mean()
-                - 2 * gram(x, y, h, width=1).mean()
-            ),
-            "kernel width",
-        ),
-        (mmd2_u, "ALL pairs"),
-        (lambda x, y, h: torch.tensor(0.5, dtype=torch.float64), "itself is 0"),
-        (lambda x, y, h: mmd2(x, y, 1.0), "expected"),
+        (lambda r, d: r, "depend on the dimension"),
+        (lambda r, d: r**2, "not 2 in every dimension"),
+        (lambda r, d: r ** (1 / d), "r\\^\\(1/d\\)"),
+        (lambda r, d: 1 - r**d, "NOT flagged"),
+        (lambda r, d: r ** (d - 1), "sphere"),
+        (lambda r, d: 1 - (1 - r) ** d, "product over the coordinates"),
+        (lambda r, d: 0.111, "expected"),
+        (lambda r, d: None, "return"),
     ],
-    ids=["sqrt", "cross-term", "unsquared", "width", "u-statistic", "not-zero", "fixed-h"],
+    ids=["no-d", "plane", "root", "complement", "sphere", "coordinates", "constant", "none"],
 )
-def test_mmd2_wrong_answers(wrong, message):
+def test_false_positive_rate_wrong_answers(wrong, message):
     with pytest.raises(CheckFailed, match=message):
-        check_mmd2(wrong)
+        check_false_positive_rate(wrong)
+
+
+# ---------------------------------------------------------------------------------------
+# ex-10-assignment-b: the scale-free fraction of the samples minus that of held-out points
+
+
+def excess(samples, heldout, data, rel=0.1):
+    return scale_free(samples, data, rel) - scale_free(heldout, data, rel)
+
+
+def test_calibrated_excess_reference_passes(capsys):
+    assert check_calibrated_excess(excess)
+    assert "Correct" in capsys.readouterr().out
+    assert check_calibrated_excess(lambda s, h, d, rel=0.1: torch.tensor(excess(s, h, d, rel)))
+
+
+def fixed_fraction(samples, data, tol):
+    return (torch.cdist(samples, data).min(1).values < tol).double().mean().item()
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda s, h, d, rel=0.1: scale_free(s, d, rel), "subtract the held-out"),
+        (lambda s, h, d, rel=0.1: -excess(s, h, d, rel), "sign is reversed"),
+        (
+            lambda s, h, d, rel=0.1: fixed_fraction(s, d, rel) - fixed_fraction(h, d, rel),
+            "not rel itself",
+        ),
+        (lambda s, h, d, rel=0.1: excess(s, h, d), "use the rel argument"),
+        (lambda s, h, d, rel=0.1: excess(h, s, d, rel) * 0 + 0.25, "expected"),
+    ],
+    ids=["no-subtraction", "sign", "fixed-tolerance", "ignores-rel", "constant"],
+)
+def test_calibrated_excess_wrong_answers(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_calibrated_excess(wrong)
 
 
 def test_checks_let_not_implemented_through():
     def stub(*args, **kwargs):
         raise NotImplementedError()
 
-    for check in (check_scale_free_fraction, check_distinct_ratio_test, check_mmd2):
+    for check in (
+        check_scale_free_fraction,
+        check_distinct_ratio_test,
+        check_false_positive_rate,
+        check_calibrated_excess,
+    ):
         with pytest.raises(NotImplementedError):
             check(stub)

@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from mdiff.classroom import CheckFailed, check_convergence_rate, check_gaussian_denoiser
+import mdiff
+from mdiff.classroom import (
+    CheckFailed,
+    check_convergence_rate,
+    check_empirical_energy,
+    check_gaussian_denoiser,
+)
+from mdiff.classroom.ch11 import ENERGY_CV, _ring_pair_mean
 
 
 def rate(ns, errors):
@@ -86,6 +93,84 @@ def test_checks_let_not_implemented_through():
     def stub(*args, **kwargs):
         raise NotImplementedError()
 
-    for check in (check_convergence_rate, check_gaussian_denoiser):
+    for check in (check_convergence_rate, check_empirical_energy, check_gaussian_denoiser):
         with pytest.raises(NotImplementedError):
             check(stub)
+
+
+# ---------------------------------------------------------------------------------------
+# ex-11-rate, part 3: the energy distance of the empirical measure
+
+
+def energy_protocol(kind="correct"):
+    def fn(sizes, repeats, seed):
+        gen = torch.Generator().manual_seed(seed)
+        means = []
+        for n in sizes:
+            values = []
+            for _ in range(repeats):
+                train = mdiff.ring(n, generator=gen)
+                fresh = mdiff.ring(4 * n, generator=gen)
+                if kind == "u_statistic":  # leaves out the pairs i = j of the training set
+                    values.append(mdiff.energy_distance(train, fresh, unbiased=True))
+                    continue
+                if kind == "small_fresh":  # V-statistic with only N fresh points: biased up
+                    values.append(mdiff.energy_distance(train, fresh[:n]))
+                    continue
+                value = (
+                    2 * torch.cdist(train, fresh).mean()
+                    - torch.cdist(train, train).mean()
+                    - torch.pdist(fresh).mean()
+                ).item()
+                values.append(value)
+            means.append(sum(values) / repeats)
+        out = torch.tensor(means, dtype=torch.float64)
+        return out.sqrt() if kind == "root" else out
+
+    return fn
+
+
+def test_empirical_energy_reference_passes(capsys):
+    assert check_empirical_energy(energy_protocol())
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_empirical_energy_mean_is_pair_mean_over_n():
+    """E energy(p_0^N, p_0) = E|X - X'| / N: the mean over many training sets agrees."""
+    means = energy_protocol()([10], 400, 2)
+    assert float(means[0]) * 10 / _ring_pair_mean() == pytest.approx(1.0, abs=0.15)
+
+
+def test_energy_cv_bound_holds():
+    """The check's spread per repetition (ENERGY_CV) bounds the measured one, with room."""
+    pair = _ring_pair_mean()
+    for n in (8, 64):
+        gen = torch.Generator().manual_seed(n)
+        values = []
+        for _ in range(150):
+            train, fresh = mdiff.ring(n, generator=gen), mdiff.ring(4 * n, generator=gen)
+            value = 2 * torch.cdist(train, fresh).mean() - torch.cdist(train, train).mean()
+            values.append(n * (value - torch.pdist(fresh).mean()).item() / pair)
+        values = torch.tensor(values)
+        assert float(values.std() / values.mean()) < ENERGY_CV / 1.5
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("u_statistic", "near 0 or negative"),
+        ("root", "rate of the square root"),
+        ("small_fresh", "higher than the Monte Carlo error allows"),
+    ],
+)
+def test_empirical_energy_wrong_answers(kind, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_empirical_energy(energy_protocol(kind))
+
+
+def test_empirical_energy_per_repetition_values_are_refused():
+    def per_repetition(sizes, repeats, seed):
+        return torch.ones(len(sizes), repeats)
+
+    with pytest.raises(CheckFailed, match="one mean per size"):
+        check_empirical_energy(per_repetition)

@@ -1,6 +1,6 @@
 """Every check accepts every correct form of an answer and rejects every unusable one cleanly.
 
-For each of the 28 checks a correct answer (``classroom_answers.py``) is returned as float64,
+For each check a correct answer (``classroom_answers.py``) is returned as float64,
 float32, a Python number, a nested list, a NumPy array, or a tensor that requires grad (all must
 pass), by a function that mutates its inputs after computing the answer (must pass: the check
 cloned them), and as None, a string, a dict, a complex or meta tensor, a NaN, a tuple of the
@@ -130,7 +130,7 @@ def _run(check_name: str, mode: str):
 
 
 def test_every_check_has_a_correct_answer():
-    assert len(CHECKS) == 28
+    assert CHECKS, "mdiff.classroom exports no check"
     assert {f"check_{name}" for name in ANSWERS} == set(CHECKS)
 
 

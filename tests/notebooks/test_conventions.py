@@ -180,24 +180,33 @@ def test_figures_are_opaque(nb):
     assert not clear, f"{name}: cells {clear} have transparent figures (use mdiff.plotting.style())"
 
 
-def _exercise_labels(book) -> list[tuple[int, str | None]]:
+KINDS = ("kind-derive", "kind-predict", "kind-measure", "kind-debug", "kind-implement")
+CLASS = re.compile(r"^:class:\s*(.+?)\s*$", re.MULTILINE)
+
+
+def _exercises(book) -> list[tuple[int, str | None, str | None]]:
+    """``(cell index, label, kind)`` of every ``{exercise}`` of a notebook."""
     found = []
     for k, cell in enumerate(book.cells):
         if cell.cell_type != "markdown":
             continue
         for block in EXERCISE.split(cell.source)[1:]:
-            label = LABEL.search(block.split("\n\n")[0] + "\n")
-            found.append((k, label.group(1) if label else None))
+            head = block.split("\n\n")[0] + "\n"
+            label, classes = LABEL.search(head), CLASS.search(head)
+            kinds = [c for c in (classes.group(1).split() if classes else []) if c in KINDS]
+            found.append((k, label.group(1) if label else None, kinds[0] if kinds else None))
     return found
 
 
-def _nbgrader(cell, grade_id: str, solution: bool) -> list[str]:
+def _nbgrader(cell, grade_id: str, kind: str) -> list[str]:
+    """Problems with the nbgrader metadata of a ``kind`` cell: "solution" (code the student
+    writes), "answer" (a written answer, graded by hand) or "check" (autograded, locked)."""
     meta = cell.metadata.get("nbgrader", {})
     want = {
         "grade_id": grade_id,
-        "solution": solution,
-        "grade": not solution,
-        "locked": not solution,
+        "solution": kind != "check",
+        "grade": kind != "solution",
+        "locked": kind == "check",
         "task": False,
         "schema_version": 3,
     }
@@ -206,55 +215,133 @@ def _nbgrader(cell, grade_id: str, solution: bool) -> list[str]:
         for key, value in want.items()
         if meta.get(key) != value
     ]
-    if not solution and not meta.get("points"):
+    if kind != "solution" and not meta.get("points"):
         problems.append("nbgrader.points missing")
     return problems
 
 
+def _span(cells, start: int) -> int | None:
+    """Index of the ``{solution-end}`` cell that closes the span opened at ``start``."""
+    return next(
+        (j for j in range(start + 1, len(cells)) if "{solution-end}" in cells[j].source), None
+    )
+
+
+def _graded_exercise(cells, k: int, label: str) -> list[str]:
+    """exercise -> {solution-start} (dropdown) -> [written answer] -> [solution code] ->
+    {solution-end} -> [check cells]; at least one graded cell."""
+    start = next(
+        (
+            j
+            for j in range(k, len(cells))
+            if cells[j].cell_type == "markdown"
+            and re.search(rf"\{{solution-start\}}\s+{re.escape(label)}\s*$", cells[j].source, re.M)
+        ),
+        None,
+    )
+    if start is None:
+        return [f"{label}: no {{solution-start}} {label}"]
+    problems = [] if ":class: dropdown" in cells[start].source else [
+        f"{label}: solution-start lacks ':class: dropdown'"
+    ]  # fmt: skip
+    end = _span(cells, start)
+    if end is None:
+        return [*problems, f"{label}: its solution span is not closed"]
+    graded = 0
+    for j, cell in enumerate(cells[start + 1 : end], start + 1):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader"):
+            problems += [f"{label} answer cell: {p}" for p in _nbgrader(cell, grade_id, "answer")]
+            problems += [] if grade_id == f"{label}-answer" else [f"cell {j}: id {grade_id!r}"]
+            graded += 1
+        elif cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            if "### BEGIN SOLUTION" not in cell.source or "### END SOLUTION" not in cell.source:
+                problems.append(f"{label}: solution cell {j} lacks ### BEGIN/END SOLUTION")
+            problems += [
+                f"{label} solution {j}: {p}" for p in _nbgrader(cell, grade_id, "solution")
+            ]
+            if not re.fullmatch(rf"{re.escape(label)}-solution(-\d+)?", grade_id):
+                problems.append(f"{label}: solution cell {j} has grade_id {grade_id!r}")
+    for j in range(end + 1, len(cells)):
+        meta = cells[j].metadata.get("nbgrader", {})
+        if cells[j].cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            break
+        problems += [
+            f"{label} check {j}: {p}" for p in _nbgrader(cells[j], meta["grade_id"], "check")
+        ]
+        if not re.fullmatch(rf"{re.escape(label)}-check(-\d+)?", meta["grade_id"]):
+            problems.append(f"{label}: check cell {j} has grade_id {meta['grade_id']!r}")
+        graded += 1
+    return problems + ([] if graded else [f"{label}: neither a check nor a graded answer"])
+
+
+def _predict_exercise(cells, k: int, label: str) -> list[str]:
+    """A prediction: its answer is a dropdown after it, before the next exercise."""
+    for cell in cells[k + 1 :]:
+        if cell.cell_type == "markdown" and EXERCISE.search(cell.source):
+            break
+        if cell.cell_type == "markdown" and re.search(r"^:class:.*\bdropdown\b", cell.source, re.M):
+            return []
+    return [f"{label}: a prediction needs its answer in a dropdown after the experiment"]
+
+
 def test_exercises_have_gated_solutions_and_nbgrader_metadata(nb):
-    """exercise → {solution-start} (dropdown) → solution cell → {solution-end} → check cell."""
+    """Every exercise has a label and a kind; a prediction is answered in a dropdown; every
+    other exercise has a dropdown solution span (written answer, solution code) and checks."""
     name, book = nb
     cells, problems = book.cells, []
-    for k, label in _exercise_labels(book):
+    for k, label, kind in _exercises(book):
         if label is None:
             problems.append(f"cell {k}: exercise without :label:")
-            continue
-        start = next(
-            (
-                j
-                for j in range(k, len(cells))
-                if cells[j].cell_type == "markdown"
-                and re.search(
-                    rf"\{{solution-start\}}\s+{re.escape(label)}\s*$", cells[j].source, re.M
-                )
-            ),
-            None,
-        )
-        if start is None:
-            problems.append(f"{label}: no {{solution-start}} {label}")
-            continue
-        if ":class: dropdown" not in cells[start].source:
-            problems.append(f"{label}: solution-start lacks ':class: dropdown'")
-        seq = cells[start + 1 : start + 4]
-        kinds = [c.cell_type for c in seq]
-        if kinds != ["code", "markdown", "code"] or "{solution-end}" not in seq[1].source:
-            problems.append(
-                f"{label}: after solution-start expected: solution code cell, "
-                "{solution-end}, check code cell"
-            )
-            continue
-        solution, check = seq[0], seq[2]
-        if "### BEGIN SOLUTION" not in solution.source or "### END SOLUTION" not in solution.source:
-            problems.append(f"{label}: solution cell lacks ### BEGIN/END SOLUTION")
-        problems += [
-            f"{label} solution cell: {p}" for p in _nbgrader(solution, f"{label}-solution", True)
-        ]
-        problems += [f"{label} check cell: {p}" for p in _nbgrader(check, f"{label}-check", False)]
+        elif kind is None:
+            problems.append(f"{label}: no kind (:class: one of {', '.join(KINDS)})")
+        elif kind == "kind-predict":
+            problems += _predict_exercise(cells, k, label)
+        else:
+            problems += _graded_exercise(cells, k, label)
+            answered = any(c.metadata.get("nbgrader", {}).get("grade_id") == f"{label}-answer"
+                           for c in cells)  # fmt: skip
+            if kind == "kind-derive" and not answered:
+                problems.append(f"{label}: a derivation needs a written model answer")
     ids = [c.metadata["nbgrader"]["grade_id"] for c in cells if "nbgrader" in c.metadata]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         problems.append(f"duplicate nbgrader grade_ids: {duplicates}")
     assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+CHAPTERS = [p for p in NOTEBOOKS if re.match(r"\d\d-", p.name)]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+def test_two_to_four_exercises_and_one_that_is_not_a_transcription(path):
+    found = [(label, kind) for _, label, kind in _exercises(_load(path))]
+    own = [(label, kind) for label, kind in found if label and "-assignment-" not in label]
+    assert 2 <= len(own) <= 4, f"{path.name}: {len(own)} exercises besides an assignment"
+    assert any(kind != "kind-implement" for _, kind in own), f"{path.name}: only transcriptions"
+
+
+def test_one_multi_part_assignment_per_part():
+    """Parts I-IV of _toc.yml hold one assignment each: 3-5 parts, each with points."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for part in [p for p in toc["parts"] if p["caption"].startswith("Part ")]:
+        labels, points = [], {}
+        for chapter in part["chapters"]:
+            book = _load(ROOT / f"{chapter['file']}.ipynb")
+            labels += [lab for _, lab, _ in _exercises(book) if "-assignment-" in (lab or "")]
+            for cell in book.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if "-assignment-" in meta.get("grade_id", "") and meta.get("grade"):
+                    part_label = _PART_ID.sub("", meta["grade_id"])
+                    points[part_label] = points.get(part_label, 0) + meta.get("points", 0)
+        assert 3 <= len(labels) <= 5, f"{part['caption']}: assignment parts {labels}"
+        assert len({label.rsplit("-", 1)[0] for label in labels}) == 1, labels
+        assert all(points.get(label, 0) > 0 for label in labels), (part["caption"], points)
+
+
+_PART_ID = re.compile(r"-(?:solution|check|answer)(?:-\d+)?$")
 
 
 # ---------------------------------------------------------------------------------------
@@ -271,3 +358,35 @@ def test_binder_installs_cpu_torch_of_the_course():
     for package in ["jupyterlab", "ipywidgets", "matplotlib", "scipy", "tqdm"]:
         assert re.search(rf"^{package}\b", binder, re.MULTILINE), f"binder lacks {package}"
     assert "--no-deps -e ." in (ROOT / "binder" / "postBuild").read_text()
+
+
+LIST_START = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s")
+
+
+def _lines_inside_inline_maths(source: str):
+    """Lines that begin while a ``$...$`` of the previous line is still open (fences and
+    display maths skipped)."""
+    inside, fenced = False, False
+    for number, line in enumerate(source.splitlines(), 1):
+        if re.match(r"\s*(?:`{3,}|~{3,})", line):
+            fenced = not fenced
+            continue
+        if fenced or line.strip().startswith("$$"):
+            continue
+        if inside:
+            yield number, line
+        inside ^= line.replace("\\$", "").replace("$$", "").count("$") % 2 == 1
+
+
+def test_no_list_marker_inside_inline_maths(nb):
+    """A source line inside ``$...$`` that starts with ``- ``, ``+ ``, ``* `` or ``1. `` makes
+    Markdown start a list and the TeX render raw (chapter 2's ISM proof did): break it elsewhere."""
+    name, book = nb
+    bad = [
+        f"cell {k}, line {n}: {line.strip()[:60]!r}"
+        for k, cell in enumerate(book.cells)
+        if cell.cell_type == "markdown"
+        for n, line in _lines_inside_inline_maths(cell.source)
+        if LIST_START.match(line)
+    ]
+    assert not bad, f"{name}:\n" + "\n".join(bad)
