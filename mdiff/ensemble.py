@@ -128,3 +128,42 @@ def train_many(
         num_threads=num_threads,
     )
     return [_result(run, k, net) for k, net in enumerate(nets)]
+
+
+def pad(net: MLP, width: int) -> MLP:
+    """``net`` inside a wider MLP: its weights in the top-left blocks, zeros elsewhere.
+
+    A padded hidden unit has zero input weights and bias, so it outputs ReLU(0) = 0 and its
+    outgoing weights get zero gradient: trained, the wide network stays ``net`` (to rounding),
+    so narrower networks can share one :func:`train_many` stack with wider ones.
+
+    Returns:
+        A new :class:`~mdiff.models.MLP` of width ``width`` (``net`` is not changed).
+    """
+    if check.integer(width, "width") < net.width:
+        raise ValueError(f"width must be at least the network's width {net.width}, got {width}")
+    big = copy.deepcopy(net)
+    big.width = width
+    sizes = [net.d + net.embed.dim] + [width] * (net.depth + 1) + [net.d]
+    linears = [j for j, m in enumerate(net.net) if isinstance(m, nn.Linear)]
+    for j, n_in, n_out in zip(linears, sizes[:-1], sizes[1:]):
+        small = net.net[j]
+        kw = {"dtype": small.weight.dtype, "device": small.weight.device}
+        layer = nn.utils.skip_init(nn.Linear, n_in, n_out, **kw)  # no global RNG draw
+        with torch.no_grad():
+            layer.weight.zero_()
+            layer.bias.zero_()
+            layer.weight[: small.out_features, : small.in_features] = small.weight
+            layer.bias[: small.out_features] = small.bias
+        big.net[j] = layer
+    return big
+
+
+def unpad(state: dict, net: MLP) -> MLP:
+    """A copy of ``net`` with the weights of the top-left blocks of a padded ``state`` dict."""
+    shapes = {k: v.shape for k, v in net.state_dict().items()}
+    if set(shapes) != set(state):
+        raise ValueError("state must be the state dict of a padded copy of net")
+    out = copy.deepcopy(net)
+    out.load_state_dict({k: v[tuple(slice(0, n) for n in shapes[k])] for k, v in state.items()})
+    return out

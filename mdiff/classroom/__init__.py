@@ -27,7 +27,7 @@ Layout:
 - ``portable.py``: the generated notebooks' Markdown made portable (no MyST: exercises as
   numbered headings, theorems as bold labels, roles as text, numbers and links), with the
   book's numbering and bibliography from ``book.py``.
-- ``ch01.py`` ... ``ch11.py``: the checks of one chapter each, with their private helpers.
+- ``ch01.py`` ... ``ch12.py``: the checks of one chapter each, with their private helpers.
 - ``__main__.py``: the command line.
 
 Every check and the generator's public names are re-exported here.
@@ -65,7 +65,7 @@ from .ch10 import (
     check_false_positive_rate,
     check_scale_free_fraction,
 )
-from .ch11 import check_convergence_rate, check_empirical_energy, check_gaussian_denoiser
+from .ch12 import check_convergence_rate, check_empirical_energy, check_gaussian_denoiser
 from .feedback import (
     PASSED,
     CheckFailed,

@@ -10,7 +10,7 @@ from mdiff.classroom import (
     check_empirical_energy,
     check_gaussian_denoiser,
 )
-from mdiff.classroom.ch11 import ENERGY_CV, _ring_pair_mean
+from mdiff.classroom.ch12 import ENERGY_CV, _ring_pair_mean
 
 
 def rate(ns, errors):
@@ -99,7 +99,7 @@ def test_checks_let_not_implemented_through():
 
 
 # ---------------------------------------------------------------------------------------
-# ex-11-rate, part 3: the energy distance of the empirical measure
+# ex-12-rate, part 3: the energy distance of the empirical measure
 
 
 def energy_protocol(kind="correct"):

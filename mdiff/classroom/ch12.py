@@ -1,4 +1,4 @@
-"""Chapter 11 checks: a convergence rate, the energy distance of the empirical measure, the
+"""Chapter 12 checks: a convergence rate, the energy distance of the empirical measure, the
 Gaussian (Wiener) denoiser."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _rate(ns, errors) -> float:
 
 
 def check_convergence_rate(fn) -> bool:
-    """Chapter 11: ``fn(ns, errors) -> a``, the rate of ``error ~ C N^(-a)`` by least squares.
+    """Chapter 12: ``fn(ns, errors) -> a``, the rate of ``error ~ C N^(-a)`` by least squares.
 
     The fit is of ``log error`` on ``log N``. Checks exact power laws, noisy data against the
     reference fit (four and five sizes N), list and tensor inputs; names a returned slope
@@ -79,7 +79,7 @@ def _limits(fn, name: str, mean, cov, gen) -> None:
 
 
 def check_gaussian_denoiser(fn) -> bool:
-    """Chapter 11: ``fn(mean, cov, x, sigma)``, the posterior mean for Gaussian data (Wiener).
+    """Chapter 12: ``fn(mean, cov, x, sigma)``, the posterior mean for Gaussian data (Wiener).
 
     Checks shapes, several covariances and noise levels in d = 3 and d = 2, the limits (``x`` as
     ``sigma -> 0``, the mean as ``sigma -> infinity``), and names a forgotten mean and ``sigma``
@@ -137,7 +137,7 @@ def _ring_pair_mean() -> float:
 
 
 def check_empirical_energy(fn) -> bool:
-    """Chapter 11: ``fn(sizes, repeats, seed)`` -> mean energy distance of ``p_0^N`` to ``p_0``.
+    """Chapter 12: ``fn(sizes, repeats, seed)`` -> mean energy distance of ``p_0^N`` to ``p_0``.
 
     One mean per ``N`` in ``sizes`` (the ring law, ``repeats`` training sets each). Theory:
     ``E[energy(p_0^N, p_0)] = E|X - X'| / N`` exactly, so the check compares each mean with it
