@@ -113,3 +113,65 @@ def digits(dtype=torch.float32, scale: str = "unit", return_labels: bool = False
     if return_labels:
         return images, torch.tensor(bunch.target, dtype=torch.long)
     return images
+
+
+def _number(value: str):
+    """``value`` as an int or a float where it reads as one, else the string."""
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _results_text(name: str, directory) -> tuple[str, str]:
+    """The text of ``results/<name>.csv`` and where it came from (a path or a URL)."""
+    from pathlib import Path
+
+    if directory is not None:
+        places = [Path(directory)]
+    else:
+        here = Path.cwd().resolve()
+        places = [p / "results" for p in [here, *here.parents]]
+    for place in places:
+        if (place / f"{name}.csv").is_file():
+            return (place / f"{name}.csv").read_text(), str(place / f"{name}.csv")
+    import sys
+
+    if directory is None and "google.colab" in sys.modules:  # a notebook opened alone
+        import urllib.request
+        from importlib.metadata import metadata
+
+        from . import __version__
+
+        urls = dict(u.split(", ", 1) for u in metadata("mdiff").get_all("Project-URL") or [])
+        repo = urls["Repository"].removeprefix("https://github.com/")
+        url = f"https://raw.githubusercontent.com/{repo}/v{__version__}/results/{name}.csv"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.read().decode(), url
+    raise FileNotFoundError(
+        f"no results/{name}.csv in {places[0]} or above: run `make long-runs` in the "
+        "repository (or pass directory=)"
+    )
+
+
+def long_run(name: str, directory=None) -> tuple[list[str], list[dict]]:
+    """The stored result ``results/<name>.csv`` of a long run (``make long-runs``).
+
+    Looks in ``directory``, else in ``results/`` of the working directory or its parents (a
+    chapter in ``chapters/`` finds the repository's); in Colab, a notebook opened on its own
+    reads the file of its release from the repository instead.
+
+    Returns:
+        The provenance lines (without ``#``) and the rows: dicts of column to value, numbers
+        as ``int`` or ``float``.
+    """
+    import csv
+
+    text, _ = _results_text(str(name), directory)
+    lines = text.splitlines()
+    header = [line[1:].strip() for line in lines if line.startswith("#")]
+    body = [line for line in lines if line and not line.startswith("#")]
+    rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(body)]
+    return header, rows

@@ -178,16 +178,20 @@ def _git(*args: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
-def provenance(tasks: list[Task], seconds: dict, total: float) -> list[str]:
+def code_version() -> str:
+    """The commit of the code (read when the runs start), flagged if mdiff/ or tools/ differ."""
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "mdiff", "tools")
+    return _git("rev-parse", "HEAD") + (" with local changes in mdiff/ or tools/" if dirty else "")
+
+
+def provenance(tasks: list[Task], seconds: dict, total: float, commit: str) -> list[str]:
     """The ``#`` header of an experiment's CSV: what produced it, where, and how long it took."""
     import torch
 
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "mdiff", "tools")
     lines = [
         f"experiment: {tasks[0].experiment}. {tasks[0].about}",
         "command: make long-runs (python -m tools.long_runs); rerun to reproduce every row",
-        f"commit: {_git('rev-parse', 'HEAD')}"
-        + (" (mdiff/ or tools/ modified since)" if dirty else ""),
+        f"commit: {commit} (when the runs started)",
         f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"torch {torch.__version__}, python {platform.python_version()}, "
         f"{platform.machine()}, {multiprocessing.cpu_count()} cores, 1 torch thread per task",
@@ -242,24 +246,24 @@ def main(argv: list[str] | None = None) -> int:
     pending = {e: [t for t in tasks if t.experiment == e] for e in dict.fromkeys(
         t.experiment for t in tasks)}  # fmt: skip
     done: dict[str, list] = {e: [] for e in pending}
-    ctx = multiprocessing.get_context("spawn")
+    ctx, commit = multiprocessing.get_context("spawn"), code_version()
     start = time.perf_counter()
     with ctx.Pool(max(1, args.jobs), maxtasksperchild=1) as pool:
         order = sorted(tasks, key=lambda t: -t.cost)  # longest first
         for task, rows, seconds in pool.imap_unordered(_run_logged, order):
             done[task.experiment].append((task, rows, seconds))
             if len(done[task.experiment]) == len(pending[task.experiment]):
-                _write(args.out, pending[task.experiment], done[task.experiment])
+                _write(args.out, pending[task.experiment], done[task.experiment], commit)
     print(f"[long-runs] all done in {time.perf_counter() - start:.0f} s wall", flush=True)
     return 0
 
 
-def _write(out: Path, tasks: list[Task], done: list) -> None:
+def _write(out: Path, tasks: list[Task], done: list, commit: str) -> None:
     by_name = {task.name: (rows, seconds) for task, rows, seconds in done}
     seconds = {name: s for name, (_, s) in by_name.items()}
     rows = [row for task in tasks for row in by_name[task.name][0]]  # the declared order
     path = out / f"{tasks[0].experiment}.csv"
-    write_csv(path, provenance(tasks, seconds, sum(seconds.values())), rows)
+    write_csv(path, provenance(tasks, seconds, sum(seconds.values()), commit), rows)
     print(f"[long-runs] wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
