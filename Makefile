@@ -37,7 +37,7 @@ TORCH_INDEX ?=
 endif
 
 .PHONY: help venv book build test lint lint-workflows unit nbval browser execute lab \
-        lab-instructor student release bench clean distclean
+        lab-instructor student release bench long-runs clean distclean
 
 help:
 	@echo "make book      create .venv if needed, build the HTML book, print its path"
@@ -52,6 +52,8 @@ help:
 	@echo "make student   generate the student versions into _build/student"
 	@echo "make bench     run the performance benchmarks (benchmarks/); the instructors' tables:"
 	@echo "               python -m tools.chapter_table [--measure] (re-times every chapter)"
+	@echo "make long-runs the full-length experiments into results/*.csv with provenance"
+	@echo "               (tools/long_runs.py; ~40 min on 2 idle cores; EXPERIMENTS=, JOBS=)"
 	@echo "make release   check versions, citation and Colab cells, tag vX.Y.Z (DRY_RUN=1:"
 	@echo "               only check and print the git command)"
 	@echo "make clean     remove build products (keeps .venv); distclean also removes .venv"
@@ -157,6 +159,13 @@ release: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# The full-length experiments (tools/long_runs.py): every CSV of results/ from scratch, in
+# JOBS processes of one torch thread (bit-reproducible); EXPERIMENTS="E8c E7" for some only.
+# About 35-40 minutes on two idle cores; tests/test_long_runs.py reruns prefixes and matches them.
+JOBS ?= 2
+long-runs: $(STAMP)
+	$(PY) -m tools.long_runs $(EXPERIMENTS) --jobs $(JOBS)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

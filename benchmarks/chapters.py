@@ -4,14 +4,16 @@
 (``tools.execute.execute``: fresh kernel, top to bottom) on a copy in a temporary directory,
 so the committed notebooks are not rewritten, and writes ``_build/chapter_times.json`` and a
 Markdown table ``_build/chapter_times.md``. Budgets (DESIGN.md section 4): 120 s per chapter
-(300 s for the network chapter, 09-*), 2 GB peak memory. ``python -m tools.chapter_table``
-turns the JSON into the table of the instructors' page (``chapters/_chapter_times.md``).
+(300 s for the chapters that train networks, 09-* and 11-*), 2 GB peak memory.
+``python -m tools.chapter_table`` turns the JSON into the table of the instructors' page
+(``chapters/_chapter_times.md``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -24,17 +26,21 @@ from .common import BUILD, ROOT, machine
 BUDGET_SECONDS, NETWORK_BUDGET_SECONDS, BUDGET_BYTES = 120, 300, 2e9
 
 
+NETWORK_CHAPTERS = ("09-", "11-")  # the chapters that train networks
+
+
 def budget_seconds(path: Path) -> int:
-    return NETWORK_BUDGET_SECONDS if path.name.startswith("09-") else BUDGET_SECONDS
+    return NETWORK_BUDGET_SECONDS if path.name.startswith(NETWORK_CHAPTERS) else BUDGET_SECONDS
 
 
 def time_chapters(notebooks: list[Path], timeout: int = 600) -> list[dict]:
     """Execute each notebook (a copy) and return its wall time and peak kernel memory."""
     results = []
+    os.environ.setdefault("MDIFF_RESULTS", str(ROOT / "results"))  # the kernels inherit it
     with tempfile.TemporaryDirectory(prefix="mdiff-chapters-") as tmp:
         for path in notebooks:
             copy = Path(tmp) / path.name
-            shutil.copy(path, copy)
+            shutil.copy(path, copy)  # results/ is found through MDIFF_RESULTS (below)
             print(f"executing {path.name} ...", flush=True)
             entry = {"chapter": path.name, "budget_seconds": budget_seconds(path)}
             try:

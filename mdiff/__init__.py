@@ -27,7 +27,7 @@ from .metrics import (
     nearest_ratio,
     pair_similarity,
 )
-from .models import MLP, FourierTimeEmbedding, score_from_model
+from .models import MLP, FourierTimeEmbedding, UNet, score_from_model
 from .regularized import empirical_bayes_score, smoothed_score, tikhonov_score
 from .sampling import euler_maruyama, probability_flow
 from .schedules import VE, VP, time_grid
@@ -46,7 +46,7 @@ __version__ = "0.1.0"
 
 # fmt: off
 __all__ = [
-    "FourierTimeEmbedding", "MLP", "PAPER_WINDOW", "VE", "VP", "closer_than_heldout",
+    "FourierTimeEmbedding", "MLP", "PAPER_WINDOW", "UNet", "VE", "VP", "closer_than_heldout",
     "conditional_empirical_score", "denoiser", "digits", "dsm_loss", "empirical_bayes_score",
     "empirical_log_density", "empirical_score", "energy_distance", "euler_maruyama", "four_points",
     "fraction_within", "gaussian_data", "gaussian_log_density", "gaussian_score", "long_run",

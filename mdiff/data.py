@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import math
+import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -127,8 +131,7 @@ def _number(value: str):
 
 def _results_text(name: str, directory) -> tuple[str, str]:
     """The text of ``results/<name>.csv`` and where it came from (a path or a URL)."""
-    from pathlib import Path
-
+    directory = directory if directory is not None else os.environ.get("MDIFF_RESULTS")
     if directory is not None:
         places = [Path(directory)]
     else:
@@ -137,8 +140,6 @@ def _results_text(name: str, directory) -> tuple[str, str]:
     for place in places:
         if (place / f"{name}.csv").is_file():
             return (place / f"{name}.csv").read_text(), str(place / f"{name}.csv")
-    import sys
-
     if directory is None and "google.colab" in sys.modules:  # a notebook opened alone
         import urllib.request
         from importlib.metadata import metadata
@@ -150,25 +151,24 @@ def _results_text(name: str, directory) -> tuple[str, str]:
         url = f"https://raw.githubusercontent.com/{repo}/v{__version__}/results/{name}.csv"
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.read().decode(), url
+    where = f"{places[0]}" if directory is not None else f"results/ of {Path.cwd()} or above"
     raise FileNotFoundError(
-        f"no results/{name}.csv in {places[0]} or above: run `make long-runs` in the "
-        "repository (or pass directory=)"
+        f"no {name}.csv in {where}: run `make long-runs` in the repository, or pass "
+        "directory= (or set MDIFF_RESULTS) to the folder of the stored results"
     )
 
 
 def long_run(name: str, directory=None) -> tuple[list[str], list[dict]]:
     """The stored result ``results/<name>.csv`` of a long run (``make long-runs``).
 
-    Looks in ``directory``, else in ``results/`` of the working directory or its parents (a
-    chapter in ``chapters/`` finds the repository's); in Colab, a notebook opened on its own
-    reads the file of its release from the repository instead.
+    Looks in ``directory`` (default: the environment variable ``MDIFF_RESULTS``), else in
+    ``results/`` of the working directory or its parents (a chapter in ``chapters/`` finds the
+    repository's); in Colab, a notebook opened on its own reads its release's file instead.
 
     Returns:
         The provenance lines (without ``#``) and the rows: dicts of column to value, numbers
         as ``int`` or ``float``.
     """
-    import csv
-
     text, _ = _results_text(str(name), directory)
     lines = text.splitlines()
     header = [line[1:].strip() for line in lines if line.startswith("#")]

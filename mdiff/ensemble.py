@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from . import _checks as check
-from .models import MLP, FourierTimeEmbedding
+from .models import MLP, FourierTimeEmbedding, param_dtype
 from .training import T_EPS, TrainResult, noise, optimize, per_sample
 
 
@@ -90,7 +90,7 @@ def _result(run: TrainResult, k: int, net: MLP) -> TrainResult:
 def train_many(
     schedule,
     nets: Sequence[MLP],
-    data: Tensor,
+    data: Tensor | Sequence[Tensor],
     steps: int,
     *,
     lr: float = 1e-3,
@@ -108,13 +108,18 @@ def train_many(
 
     Each model draws its own ``t``, ``z`` (and batch); ``output`` and ``c`` (a float or one per
     model) may differ. With one network the result equals :func:`mdiff.train`'s to rounding.
+    ``data``: one training set ``(N, d)`` for all, or a sequence of K sets, model ``k`` trained
+    on ``data[k]`` (sets of different sizes need ``batch``; see :func:`noise_sets`).
 
     Returns:
         A list of K :class:`~mdiff.training.TrainResult`, one per network.
     """
     model, K = stack(nets), len(nets)
     c, eps = _per_model(nets, c, model.net[0].bias)
-    draw = noise(schedule, model, data, (K,), batch, t_eps, generator)
+    if isinstance(data, Tensor):
+        draw = noise(schedule, model, data, (K,), batch, t_eps, generator)
+    else:  # one training set per model
+        draw = noise_sets(schedule, model, data, K, batch, t_eps, generator)
     run = optimize(
         lambda: per_sample(schedule, model, *draw(), c, eps).mean(-1),  # (K,)
         model,
@@ -128,6 +133,48 @@ def train_many(
         num_threads=num_threads,
     )
     return [_result(run, k, net) for k, net in enumerate(nets)]
+
+
+def noise_sets(schedule, net: MLP, datasets, K: int, batch, t_eps, generator):
+    """``draw() -> (x0, t, z)`` of K models, model ``k``'s points from its own set ``datasets[k]``.
+
+    Full batch (``batch=None``, all sets of one size ``N``): ``x0`` is the sets stacked,
+    ``(K, N, d)``. With ``batch``: each model draws ``batch`` indices with replacement from its
+    own set, ``floor(u N_k)`` with ``u ~ U(0, 1)`` in float64 (so sets may differ in size), then
+    ``t ~ U(t_eps, T)`` and ``z ~ N(0, I)`` as :func:`mdiff.training.noise` does.
+    """
+    if isinstance(datasets, (str, bytes)) or not hasattr(datasets, "__len__"):
+        raise ValueError("data must be a tensor (N, d) or a sequence of K tensors (N_k, d)")
+    if len(datasets) != K:
+        raise ValueError(f"data must hold one training set per network ({K}), got {len(datasets)}")
+    dtype = param_dtype(net)
+    sets = [check.data(y, f"data[{k}]").to(dtype) for k, y in enumerate(datasets)]  # (N_k, d)
+    for k, y in enumerate(sets):
+        check.points(y, net.d, f"data[{k}]")
+    batch = check.integer(batch, "batch", optional=True)
+    sizes = [len(y) for y in sets]
+    if batch is None and len(set(sizes)) != 1:
+        raise ValueError(f"training sets of different sizes {sizes} need a batch size (batch=)")
+    lo = check.in_range(t_eps, "t_eps", 0.0, float(schedule.T))
+    width, n = float(schedule.T) - lo, max(sizes)
+    padded = torch.zeros(K, n, net.d, dtype=dtype, device=sets[0].device)
+    for k, y in enumerate(sets):
+        padded[k, : len(y)] = y
+    shape = (K, n if batch is None else batch)
+    count = torch.tensor(sizes, dtype=torch.float64)[:, None]  # (K, 1)
+    rows = torch.arange(K)[:, None]  # (K, 1)
+    kw = {"dtype": dtype, "device": padded.device, "generator": generator}
+
+    def draw() -> tuple[Tensor, Tensor, Tensor]:
+        x0 = padded  # (K, N, d), or a batch per model (K, batch, d)
+        if batch is not None:
+            u = torch.rand(shape, dtype=torch.float64, generator=generator)
+            idx = (u * count).long().minimum(count.long() - 1)  # (K, batch), below N_k
+            x0 = padded[rows, idx]
+        t = torch.rand(shape, **kw).mul_(width).add_(lo)  # (K, n)
+        return x0, t, torch.randn(*shape, net.d, **kw)  # z: (K, n, d)
+
+    return draw
 
 
 def pad(net: MLP, width: int) -> MLP:

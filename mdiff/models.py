@@ -1,5 +1,6 @@
-"""Small networks for learned scores: a Fourier time embedding, the paper's MLP, their scores
-(``net(x, t)``: ``x`` ``(n, d)``, ``t`` ``(n,)``; ``net.output`` is ``"score"`` or ``"eps"``)."""
+"""Small networks for learned scores: a Fourier time embedding, the paper's MLP, a compact U-Net,
+their scores (``net(x, t)``: ``x`` ``(n, d)``, ``t`` ``(n,)``; ``net.output`` is ``"score"`` or
+``"eps"``)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,87 @@ class MLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"output={self.output!r}"
+
+
+def _conv(c_in: int, c_out: int, k: int, generator: torch.Generator | None) -> nn.Conv2d:
+    """A ``k x k`` convolution, same padding; the default law ``U(+-1/sqrt(fan_in))``, seeded."""
+    conv = nn.utils.skip_init(nn.Conv2d, c_in, c_out, k, padding=k // 2)  # no global RNG draw
+    bound = 1 / math.sqrt(c_in * k * k)
+    with torch.no_grad():
+        nn.init.uniform_(conv.weight, -bound, bound, generator=generator)
+        nn.init.uniform_(conv.bias, -bound, bound, generator=generator)
+    return conv
+
+
+class _Block(nn.Module):
+    """Residual block ``h -> skip(h) + conv(act(norm(conv(act(norm h)) + lin(emb))))``."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, generator):
+        super().__init__()
+        self.norm1, self.norm2 = nn.GroupNorm(4, c_in), nn.GroupNorm(4, c_out)
+        self.conv1, self.conv2 = _conv(c_in, c_out, 3, generator), _conv(c_out, c_out, 3, generator)
+        self.emb = nn.utils.skip_init(nn.Linear, emb_dim, c_out)
+        _init_linear(self.emb, generator)
+        self.skip = _conv(c_in, c_out, 1, generator) if c_in != c_out else nn.Identity()
+
+    def forward(self, h: Tensor, e: Tensor) -> Tensor:
+        y = self.conv1(nn.functional.silu(self.norm1(h))) + self.emb(e)[:, :, None, None]
+        return self.skip(h) + self.conv2(nn.functional.silu(self.norm2(y)))  # (n, c_out, s, s)
+
+
+class UNet(nn.Module):
+    """A compact U-Net on flattened one-channel images (Ronneberger et al. 2015; the DDPM and EDM
+    networks are its full-size form, Ho et al. 2020, Karras et al. 2022). ``x`` ``(n, side^2)`` is
+    viewed as ``(n, 1, side, side)``; ``conv_in``, then one residual block per resolution
+    ``side, side/2, ...`` with ``channels[i]`` channels (2x2 average pooling between), a middle
+    block, and on the way up (nearest 2x upsampling) one block per resolution on ``[h, skip]``;
+    GroupNorm(4), SiLU, the Fourier embedding of ``t`` added per block; ``output="eps"`` predicts
+    ``eps_hat = -sigma s``. Defaults (side 16, channels (16, 32)): 49,985 parameters."""
+
+    def __init__(
+        self,
+        side: int = 16,
+        channels: tuple = (16, 32),
+        emb_dim: int = 16,
+        output: str = "eps",
+        *,
+        scale: float = 1.0,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        self.side, self.channels = check.integer(side, "side"), tuple(channels)
+        if not self.channels or any(int(c) != c or c < 4 or c % 4 for c in self.channels):
+            raise ValueError(f"channels must be positive multiples of 4, got {channels!r}")
+        if side % 2 ** (len(self.channels) - 1):
+            raise ValueError(
+                f"side must be divisible by {2 ** (len(self.channels) - 1)}, got {side}"
+            )
+        self.d, self.output = self.side**2, check.one_of(output, "output", OUTPUTS)
+        self.embed = FourierTimeEmbedding(emb_dim, scale, generator)
+        c, e = self.channels, self.embed.dim
+        self.conv_in = _conv(1, c[0], 3, generator)
+        self.down = nn.ModuleList(_Block(a, b, e, generator) for a, b in zip(c[:1] + c, c))
+        self.mid = _Block(c[-1], c[-1], e, generator)
+        self.up = nn.ModuleList(
+            _Block(c[i] + c[i + 1], c[i], e, generator) for i in range(len(c) - 1)
+        )
+        self.norm_out, self.conv_out = nn.GroupNorm(4, c[0]), _conv(c[0], 1, 3, generator)
+
+    def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        """Network output (score or ``eps_hat``) at ``x`` ``(n, d)``, ``t`` ``(n,)``; ``(n, d)``."""
+        n = x.shape[0]
+        e = self.embed(t.expand(n) if t.ndim == 0 else t)  # (n, emb_dim)
+        h, skips = self.conv_in(x.reshape(n, 1, self.side, self.side)), []
+        for i, block in enumerate(self.down):
+            h = block(nn.functional.avg_pool2d(h, 2) if i else h, e)
+            skips.append(h)
+        h = self.mid(h, e)
+        for block, skip in zip(reversed(self.up), reversed(skips[:-1])):
+            h = block(torch.cat([nn.functional.interpolate(h, scale_factor=2), skip], 1), e)
+        return self.conv_out(nn.functional.silu(self.norm_out(h))).reshape(n, self.d)
+
+    def extra_repr(self) -> str:
+        return f"side={self.side}, channels={self.channels}, output={self.output!r}"
 
 
 def output_of(net, output: str | None = None) -> str:

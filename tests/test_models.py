@@ -94,3 +94,93 @@ def test_score_from_model_grad(gen):
     (g,) = torch.autograd.grad(s.sum(), x)
     assert g.shape == x.shape and torch.isfinite(g).all()
     assert not mdiff.score_from_model(sch, net)(x, 0.5).requires_grad
+
+
+def _unet(**kwargs):
+    return mdiff.models.UNet(generator=torch.Generator().manual_seed(0), **kwargs)
+
+
+def test_unet_shapes_dtype_and_flattened_images(gen):
+    """``UNet(x, t)``: ``x`` ``(n, side^2)`` flattened row-major, ``t`` ``(n,)`` or 0-d."""
+    net = _unet(side=8, channels=(8, 16))
+    assert net.d == 64 and net.output == "eps"
+    x, t = torch.randn(5, 64, generator=gen), torch.rand(5, generator=gen)
+    out = net(x, t)
+    assert out.shape == (5, 64) and out.dtype == torch.float32
+    assert torch.equal(net(x, torch.tensor(0.3)), net(x, torch.full((5,), 0.3)))
+    # row-major images: a change of pixel (row 0, column 3) reaches its neighbours first
+    bump = x.clone()
+    bump[:, 3] += 1.0
+    with torch.no_grad():
+        h0, h1 = (net.conv_in(v.reshape(5, 1, 8, 8)) for v in (x, bump))
+    changed = (h1 - h0).abs().amax((0, 1)) > 0  # (8, 8)
+    assert changed.nonzero().tolist() == [[r, c] for r in (0, 1) for c in (2, 3, 4)]
+    net64 = _unet(side=8, channels=(8, 16)).double()
+    assert net64(x.double(), t.double()).dtype == F64
+    deep = _unet(side=16, channels=(8, 8, 16))
+    assert deep(torch.randn(3, 256), torch.rand(3)).shape == (3, 256)
+
+
+def test_unet_parameter_count_as_documented():
+    net = _unet()
+    assert (net.side, net.channels, net.d) == (16, (16, 32), 256)
+    assert sum(p.numel() for p in net.parameters()) == 49_985  # the docstring's count
+    assert "49,985 parameters" in " ".join(mdiff.models.UNet.__doc__.split())
+    assert all(p is not net.embed.W for p in net.parameters())  # the embedding is frozen
+
+
+def test_unet_eps_and_score_outputs(gen):
+    sch = mdiff.VP()
+    eps_net, score_net = (
+        _unet(side=8, channels=(8, 16)),
+        _unet(side=8, channels=(8, 16), output="score"),
+    )
+    x = torch.randn(4, 64, generator=gen, dtype=F64)
+    t = torch.rand(4, generator=gen, dtype=F64) * 0.9 + 0.1
+    with torch.no_grad():
+        raw = eps_net(x.float(), t.float()).double()
+        assert torch.equal(raw, score_net(x.float(), t.float()).double())  # same seeded weights
+    s_eps = mdiff.score_from_model(sch, eps_net)(x, t)
+    assert s_eps.dtype == F64 and s_eps.shape == x.shape
+    assert torch.allclose(s_eps, -raw / sch.sigma(t)[:, None])
+    assert torch.allclose(mdiff.score_from_model(sch, score_net)(x, t), raw)
+    with pytest.raises(ValueError, match=r"x must be a tensor of shape \(n, 64\)"):
+        mdiff.score_from_model(sch, eps_net)(torch.zeros(3, 63), 0.5)
+
+
+def test_unet_seeded_init_and_no_global_rng():
+    state = torch.get_rng_state()
+    a = _unet(side=8, channels=(8, 16)).state_dict()
+    assert torch.equal(state, torch.get_rng_state())
+    b = _unet(side=8, channels=(8, 16)).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    c = mdiff.models.UNet(side=8, channels=(8, 16), generator=torch.Generator().manual_seed(1))
+    assert not torch.equal(a["conv_in.weight"], c.state_dict()["conv_in.weight"])
+    bound = 1 / 3  # conv_in: fan_in = 1 * 3 * 3
+    assert 0 < a["conv_in.weight"].abs().max() <= bound
+
+
+def test_unet_gradients_flow_and_trains(gen):
+    net = _unet(side=8, channels=(8, 16))
+    x = torch.randn(6, 64, generator=gen, requires_grad=True)
+    out = net(x, torch.rand(6, generator=gen))
+    grads = torch.autograd.grad(out.square().sum(), [x, *net.parameters()])
+    assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in grads)
+    data = torch.randn(2, 64, generator=gen)
+    run = mdiff.train(
+        mdiff.VP(), net, data, 30, batch=4, checkpoint_every=10, progress=False,
+        generator=torch.Generator().manual_seed(1),
+    )  # fmt: skip
+    assert run.losses.shape == (30,) and torch.isfinite(run.losses).all()
+    assert sorted(run.checkpoints) == [10, 20, 30]
+    assert run.checkpoint_net(30)(data, torch.rand(2)).shape == (2, 64)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(side=0), dict(side=10, channels=(8, 8, 8)), dict(channels=(6, 8)), dict(channels=()),
+     dict(output="x0"), dict(emb_dim=7)],
+)  # fmt: skip
+def test_unet_validation(kwargs):
+    with pytest.raises(ValueError):
+        mdiff.models.UNet(**kwargs)

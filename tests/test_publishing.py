@@ -95,6 +95,12 @@ def test_citation_cff_matches_the_repository_setting():
     assert str(cff["version"]) == colab_cell.package_version()
 
 
+def test_package_metadata_names_the_same_repository():
+    """mdiff.long_run fetches a release's results from the repository of the package metadata."""
+    urls = importlib.metadata.metadata("mdiff").get_all("Project-URL") or []
+    assert f"Repository, {book_url.repository_url(ROOT)}" in urls
+
+
 # --- the Pages workflow ------------------------------------------------------------------
 
 

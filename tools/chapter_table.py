@@ -77,7 +77,7 @@ def measure(notebooks: list[Path], timeout: int) -> dict:
 def _row(row: dict) -> tuple[str, float | None, float | None, int]:
     """(stem, seconds, peak MiB, budget) of one measurement (either JSON layout)."""
     stem = Path(row.get("chapter") or row["notebook"]).stem
-    budget = row.get("budget_seconds") or (300 if stem.startswith("09-") else 120)
+    budget = row.get("budget_seconds") or (300 if stem.startswith(("09-", "11-")) else 120)
     return stem, row.get("seconds"), row.get("peak_mib", row.get("peak_mb")), budget
 
 
