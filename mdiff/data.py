@@ -129,8 +129,8 @@ def _number(value: str):
     return value
 
 
-def _results_text(name: str, directory) -> tuple[str, str]:
-    """The text of ``results/<name>.csv`` and where it came from (a path or a URL)."""
+def _results_text(name: str, directory) -> str:
+    """The text of ``results/<name>.csv`` (a local file, else in Colab the release's)."""
     directory = directory if directory is not None else os.environ.get("MDIFF_RESULTS")
     if directory is not None:
         places = [Path(directory)]
@@ -139,7 +139,7 @@ def _results_text(name: str, directory) -> tuple[str, str]:
         places = [p / "results" for p in [here, *here.parents]]
     for place in places:
         if (place / f"{name}.csv").is_file():
-            return (place / f"{name}.csv").read_text(), str(place / f"{name}.csv")
+            return (place / f"{name}.csv").read_text()
     if directory is None and "google.colab" in sys.modules:  # a notebook opened alone
         import urllib.request
         from importlib.metadata import metadata
@@ -150,7 +150,7 @@ def _results_text(name: str, directory) -> tuple[str, str]:
         repo = urls["Repository"].removeprefix("https://github.com/")
         url = f"https://raw.githubusercontent.com/{repo}/v{__version__}/results/{name}.csv"
         with urllib.request.urlopen(url, timeout=30) as response:
-            return response.read().decode(), url
+            return response.read().decode()
     where = f"{places[0]}" if directory is not None else f"results/ of {Path.cwd()} or above"
     raise FileNotFoundError(
         f"no {name}.csv in {where}: run `make long-runs` in the repository, or pass "
@@ -169,9 +169,16 @@ def long_run(name: str, directory=None) -> tuple[list[str], list[dict]]:
         The provenance lines (without ``#``) and the rows: dicts of column to value, numbers
         as ``int`` or ``float``.
     """
-    text, _ = _results_text(str(name), directory)
+    header, rows = split_results(_results_text(str(name), directory))
+    return [line[1:].strip() for line in header], rows
+
+
+def split_results(text: str, numbers: bool = True) -> tuple[list[str], list[dict]]:
+    """The ``#`` lines (as written) and the CSV rows of a results file's ``text``; values as
+    ``int``/``float`` where they read as one (``numbers=False``: the strings as stored)."""
     lines = text.splitlines()
-    header = [line[1:].strip() for line in lines if line.startswith("#")]
-    body = [line for line in lines if line and not line.startswith("#")]
-    rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(body)]
+    header = [line for line in lines if line.startswith("#")]
+    rows = list(csv.DictReader(line for line in lines if line and not line.startswith("#")))
+    if numbers:
+        rows = [{k: _number(v) for k, v in row.items()} for row in rows]
     return header, rows

@@ -68,16 +68,25 @@ def _mlp(width: int, output: str):
     return mdiff.MLP(width=width, output=output, generator=gen, **MLP)
 
 
-def sample_fractions(net, tols=TOLS) -> list[float]:
-    """``frac(tol)`` of the PF-ODE samples of a network (the settings of ``SAMPLING``)."""
+def sampling_setup() -> dict:
+    """The schedule, the 20 points, the latents and the time grid of ``SAMPLING``."""
     import mdiff
 
-    vp, data = mdiff.VP(), mdiff.paper_points()
+    vp = mdiff.VP()
     x_T = mdiff.paper_latents(vp, SAMPLING["n_samples"], seed=SAMPLING["latent_seed"])
-    ts = mdiff.time_grid(vp, SAMPLING["ode_steps"])
-    score = mdiff.score_from_model(vp, net)
-    x = mdiff.probability_flow(vp, score, x_T, ts, method=SAMPLING["method"])
-    return [mdiff.fraction_within(x, data, tol) for tol in tols]
+    return {"vp": vp, "data": mdiff.paper_points(), "x_T": x_T,
+            "ts": mdiff.time_grid(vp, SAMPLING["ode_steps"])}  # fmt: skip
+
+
+def sample_fractions(net, tols=TOLS, setup: dict | None = None) -> list[float]:
+    """``frac(tol)`` of the PF-ODE samples of a network (the settings of ``SAMPLING``;
+    ``setup``: :func:`sampling_setup`, built once per run rather than per checkpoint)."""
+    import mdiff
+
+    s = setup or sampling_setup()
+    score = mdiff.score_from_model(s["vp"], net)
+    x = mdiff.probability_flow(s["vp"], score, s["x_T"], s["ts"], method=SAMPLING["method"])
+    return [mdiff.fraction_within(x, s["data"], tol) for tol in tols]
 
 
 def mlp_group(
@@ -105,11 +114,11 @@ def mlp_group(
         generator=torch.Generator().manual_seed(TRAIN["noise_seed"]),
         progress=sys.stderr.isatty(),
     )
-    rows = []
+    rows, setup = [], sampling_setup()
     for v, net, run in zip(variants, nets, runs):
         for step in sorted(run.checkpoints):
             trained = unpad(run.checkpoints[step], net) if pad_to else run.checkpoint_net(step)
-            for tol, frac in zip(TOLS, sample_fractions(trained)):
+            for tol, frac in zip(TOLS, sample_fractions(trained, setup=setup)):
                 rows.append(
                     {"experiment": experiment, "variant": v["name"], "steps": step,
                      "tol": f"{tol:g}", "fraction": f"{frac:.3f}"}
@@ -224,10 +233,9 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
 
 def read_csv(path: Path) -> tuple[list[str], list[dict]]:
     """The ``#`` header lines and the rows (all values as strings) of a results file."""
-    lines = Path(path).read_text().splitlines()
-    header = [line for line in lines if line.startswith("#")]
-    body = [line for line in lines if line and not line.startswith("#")]
-    return header, list(csv.DictReader(body))
+    from mdiff.data import split_results
+
+    return split_results(Path(path).read_text(), numbers=False)
 
 
 PAGE = ROOT / "chapters" / "_long_runs.md"  # included by chapters/instructors.md

@@ -6,9 +6,10 @@ The two 64x64 rectangles (``mdiff.rectangles``) are average-pooled to 16x16 and 
 0.9999 with the default warm-up, minibatches drawn with replacement from the two images) and at
 every checkpoint its EMA network is sampled with the probability-flow ODE (Heun,
 ``mdiff.time_grid(vp, 100)`` down to t = 0) from ``mdiff.paper_latents(vp, 64, d=256)``. Rows:
-``frac(tol)`` with ``tol`` a root-mean-square pixel distance (``fraction_within`` at
-``tol * sqrt(256)``), the fraction of copies by the ratio test ``d1/d2 < 1/3`` (``copies``) and
-the median RMS pixel distance to the nearest training image (``median_rms``); then a few samples
+``frac(tol)`` with ``tol`` a root-mean-square pixel distance (computed as ``rms < tol``
+with ``rms`` the nearest distance over 16: exactly ``fraction_within`` at ``16 tol``), the
+fraction of copies by the ratio test ``d1/d2 < 1/3`` (``copies``) and the median RMS pixel
+distance to the nearest training image (``median_rms``); then a few samples
 (``sample``, ``pixels``: 256 values with 3 decimals, row-major) at four checkpoints.
 """
 
