@@ -65,6 +65,7 @@ from .ch10 import (
     check_false_positive_rate,
     check_scale_free_fraction,
 )
+from .ch11 import check_copier_energy, check_heldout_rate
 from .ch12 import check_convergence_rate, check_empirical_energy, check_gaussian_denoiser
 from .feedback import (
     PASSED,
@@ -133,6 +134,7 @@ __all__ = [
     "check_bridge",
     "check_calibrated_excess",
     "check_convergence_rate",
+    "check_copier_energy",
     "check_empirical_energy",
     "check_displacement_budget",
     "check_distinct_ratio_test",
@@ -148,6 +150,7 @@ __all__ = [
     "check_freeze_bandwidth",
     "check_gaussian_denoiser",
     "check_heun_step_to_zero",
+    "check_heldout_rate",
     "check_heuristic_collapsed",
     "check_interval_coverage",
     "check_measured_median_collapse",

@@ -221,6 +221,21 @@ def calibrated_excess(samples, heldout, data, rel=0.1):
     return scale_free_fraction(samples, data, rel) - scale_free_fraction(heldout, data, rel)
 
 
+def heldout_rate(n, n_fresh, seed, ratio=1 / 3):
+    gen = torch.Generator().manual_seed(seed)
+    train = mdiff.ring(n, generator=gen)
+    fresh = mdiff.ring(n_fresh, generator=gen)
+    return mdiff.memorized(fresh, train, ratio).double().mean().item()
+
+
+def copier_energy(train, fresh):
+    m = len(fresh)
+    cross = torch.cdist(train, fresh).mean()
+    within_train = torch.cdist(train, train).mean()  # all N^2 pairs: the empirical measure
+    within_fresh = torch.pdist(fresh).sum() * 2 / (m * (m - 1))  # pairs i != j
+    return (2 * cross - within_train - within_fresh).item()
+
+
 def gaussian_denoiser(mean, cov, x, sigma):
     eye = torch.eye(len(mean), dtype=cov.dtype)
     return mean + (x - mean) @ torch.linalg.solve(cov + sigma**2 * eye, cov)
