@@ -1,8 +1,8 @@
 """The stored long runs (``results/*.csv``, ``make long-runs``) are what the code produces.
 
-A prefix of one stored experiment is rerun here (training is bit-reproducible on one thread, and
-a shorter run is a prefix of the long one) and must match the stored rows exactly; every stored
-file has its provenance and the rows its tasks declare."""
+A prefix of every stored experiment is rerun here, to its first checkpoint (training is
+bit-reproducible on one thread, and a shorter run is a prefix of the long one), and must match
+the stored rows exactly; every stored file has its provenance and the rows its tasks declare."""
 
 from __future__ import annotations
 
@@ -107,6 +107,22 @@ def test_unknown_experiment_is_refused(capsys):
     with pytest.raises(SystemExit):
         long_runs.main(["E0"])
     assert "unknown experiment" in capsys.readouterr().err
+
+
+GENERALIZATION = [t for t in TASKS if t.fn.startswith("tools.long_runs_generalization:")]
+
+
+@pytest.mark.parametrize("task", GENERALIZATION, ids=[t.experiment for t in GENERALIZATION])
+def test_the_generalization_runs_rerun_to_their_first_evaluation_match_exactly(task):
+    """G1 (ring) and G2 (digits) of chapter 11, rerun to their first sampled checkpoint."""
+    _stored(task.experiment)
+    first = min(task.kwargs["evaluate"])
+    rows, _ = run_task(task, steps=first)
+    _, stored = read_csv(RESULTS / f"{task.experiment}.csv")
+    expected = [r for r in stored if int(r["steps"]) <= first]
+    got = [{k: str(v) for k, v in r.items()} for r in rows]
+    assert len(got) == len(expected) == len(task.kwargs["sizes"])
+    assert got == expected
 
 
 def test_mdiff_long_run_reads_the_stored_file():

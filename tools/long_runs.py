@@ -208,6 +208,7 @@ def provenance(tasks: list[Task], seconds: dict, total: float, commit: str) -> l
     module = importlib.import_module(tasks[0].fn.split(":")[0])  # its own settings, else these
     train, net = getattr(module, "TRAIN", TRAIN), getattr(module, "NET", MLP)
     sampling = getattr(module, "SAMPLING", SAMPLING)
+    sampling = tasks[0].kwargs.get("settings", {}).get("sampling", sampling)  # a task's own
     lines += [
         f"training: {json.dumps(train)}; network: {json.dumps(net)}",
         f"sampling: {json.dumps(sampling)} (probability-flow ODE to t = 0, VP)",

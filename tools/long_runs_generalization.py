@@ -169,6 +169,7 @@ def digit_rows(*, steps: int, sizes=DIGIT_SIZES, evaluate=EVALUATE, settings=Non
 
 #: Recorded in each task's provenance line (the functions read the module's constants).
 SETTINGS = {"net": NET, "train": TRAIN, "every": EVERY, "schedule": "VP()"}
+DIGIT_SAMPLING = {**SAMPLING, **{k: DIGITS[k] for k in ("n_samples", "latent_seed")}}
 TASKS = [
     Task("G1", "ring halves", "tools.long_runs_generalization:ring_rows", STEPS,
          {"sizes": SIZES, "evaluate": EVALUATE,
@@ -179,7 +180,7 @@ TASKS = [
          "distance to fresh points, two-halves distance"),
     Task("G2", "digit halves", "tools.long_runs_generalization:digit_rows", DIGIT_STEPS,
          {"sizes": DIGIT_SIZES, "evaluate": EVALUATE,
-          "settings": {**SETTINGS, "digits": DIGITS, "sampling": {**SAMPLING, **DIGITS}}},
+          "settings": {**SETTINGS, "digits": DIGITS, "sampling": DIGIT_SAMPLING}},
          2 * len(DIGIT_SIZES) * DIGIT_STEPS,
          "G2: MLPs (width 128) trained by DSM on N standardised 8x8 digits, one network per "
          "disjoint half A, B and size N; memorized fraction, energy distance to held-out digits, "

@@ -1,4 +1,4 @@
-"""Chapter 11 exercise checks: the reference solutions pass, typical wrong answers fail."""
+"""Chapter 12 exercise checks: the reference solutions pass, typical wrong answers fail."""
 
 import pytest
 import torch
