@@ -120,8 +120,10 @@ def test_the_generalization_runs_rerun_to_their_first_evaluation_match_exactly(t
     rows, _ = run_task(task, steps=first)
     _, stored = read_csv(RESULTS / f"{task.experiment}.csv")
     expected = [r for r in stored if int(r["steps"]) <= first]
-    got = [{k: str(v) for k, v in r.items()} for r in rows]
-    assert len(got) == len(expected) == len(task.kwargs["sizes"])
+    columns = list(stored[0])  # G2's sample rows add columns that its other rows leave empty
+    got = [{c: str(r.get(c, "")) for c in columns} for r in rows]
+    assert len(got) == len(expected)
+    assert len([r for r in got if r["tol"]]) == len(task.kwargs["sizes"])
     assert got == expected
 
 

@@ -16,7 +16,8 @@ steps of the same stack live and checks its rows against these.
 ``G2``: the same for the 8x8 digits (``mdiff.digits``, standardised), halves of ``DIGIT_SIZES``
 images, the rest held out; ``fraction`` is ``d1/d2 < 1/3`` in pixel space, ``energy`` the
 energy distance to the held-out digits, ``pair`` the median ``mdiff.pair_similarity`` of the
-two halves' samples.
+two halves' samples; eight samples of each half's network for the smallest and largest N at
+the first and last checkpoint are stored too (``half``, ``sample``, ``pixels``: 64 grey levels).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ DIGITS = {"split_seed": 2, "n_samples": 200, "latent_seed": 3}
 EVERY = 3000  # checkpoint spacing (EMA weights)
 EVALUATE = (3000, 6000, 12_000, 24_000, 48_000)  # checkpoints that are sampled
 STEPS, DIGIT_STEPS = 48_000, 24_000
+SHOWN = 8  # digit samples stored per half, size and shown checkpoint
 
 
 def ring_halves():
@@ -150,21 +152,36 @@ def digit_row(step: int, n: int, x_a, x_b, train_a, heldout) -> dict:
             "pair": f"{pair:.4f}"}  # fmt: skip
 
 
+def digit_samples(step: int, n: int, x_a, x_b) -> list[dict]:
+    """``SHOWN`` samples of each half's network (grey levels, 3 decimals, row-major), as rows
+    with an empty ``tol``."""
+    common = {"experiment": "G2", "variant": f"N={n}", "steps": step, "tol": "", "fraction": ""}
+    return [
+        {**common, "half": half, "sample": k, "pixels": " ".join(f"{v:.3f}" for v in x[k].tolist())}
+        for half, x in (("A", x_a), ("B", x_b))
+        for k in range(SHOWN)
+    ]
+
+
 def digit_rows(*, steps: int, sizes=DIGIT_SIZES, evaluate=EVALUATE, settings=None) -> list[dict]:
-    """``G2``: train the digit stack for ``steps`` and return the rows at the ``evaluate`` steps."""
+    """``G2``: train the digit stack for ``steps`` and return the rows at the ``evaluate`` steps,
+    then ``SHOWN`` samples per half of the smallest and largest ``N`` at the first and the last
+    of them."""
     import mdiff
 
     half_a, half_b, heldout, to_unit = digit_halves()
     runs = train_halves(half_a, half_b, sizes, steps)
     vp, K = mdiff.VP(), len(sizes)
     x_T = mdiff.paper_latents(vp, DIGITS["n_samples"], d=64, seed=DIGITS["latent_seed"])
-    rows = []
-    for step in [s for s in evaluate if s <= steps]:
+    rows, samples, done = [], [], [s for s in evaluate if s <= steps]
+    for step in done:
         for j, n in enumerate(sizes):
             x_a = to_unit(sample(runs[j].checkpoint_net(step), x_T))
             x_b = to_unit(sample(runs[K + j].checkpoint_net(step), x_T))
             rows.append(digit_row(step, n, x_a, x_b, to_unit(half_a[:n]), to_unit(heldout)))
-    return rows
+            if step in (done[0], done[-1]) and n in (min(sizes), max(sizes)):
+                samples += digit_samples(step, n, x_a, x_b)
+    return rows + samples
 
 
 #: Recorded in each task's provenance line (the functions read the module's constants).
@@ -184,5 +201,7 @@ TASKS = [
          2 * len(DIGIT_SIZES) * DIGIT_STEPS,
          "G2: MLPs (width 128) trained by DSM on N standardised 8x8 digits, one network per "
          "disjoint half A, B and size N; memorized fraction, energy distance to held-out digits, "
-         "two-halves similarity (mdiff.pair_similarity)"),
+         "two-halves similarity (mdiff.pair_similarity); rows with a sample column: 8 samples per "
+         "half (grey levels, row-major) of the smallest and largest N at the first and last "
+         "checkpoint"),
 ]  # fmt: skip
