@@ -282,3 +282,28 @@ def test_a_diverging_learning_rate_is_reported_naming_lr():
             progress=False,
             generator=torch.Generator().manual_seed(0),
         )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_the_loops_adam_is_bit_identical_to_torch_adam(dtype):
+    """``mdiff.training._Adam`` (the functional fused Adam, without ``Optimizer.step``'s Python)
+    takes exactly the steps of ``torch.optim.Adam(fused=True)``, a gradient-free parameter
+    included (both leave it alone)."""
+    from mdiff.training import _Adam
+
+    gen = torch.Generator().manual_seed(3)
+    shapes = [(2, 10, 16), (2, 16), (5,), (3, 3)]
+    start = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    ours = [p.clone().requires_grad_() for p in start]
+    theirs = [p.clone().requires_grad_() for p in start]
+    opt_ours, opt_theirs = _Adam(ours, 1e-2), torch.optim.Adam(theirs, lr=1e-2, fused=True)
+    assert opt_ours.opt is None  # the lean path runs, not the library's class
+    for step in range(40):
+        grads = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+        for params, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            opt.zero_grad()
+            for j, (p, g) in enumerate(zip(params, grads)):
+                p.grad = None if (j == 3 and step % 4) else g.clone()
+            opt.step()
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs)), step
+    assert not torch.equal(ours[0], start[0]) and not torch.equal(ours[3], start[3])

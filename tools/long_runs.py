@@ -48,7 +48,9 @@ SAMPLING = {"n_samples": 1000, "ode_steps": 100, "method": "heun", "latent_seed"
 @dataclass(frozen=True)
 class Task:
     """One batched training run: ``fn`` (``"module:function"``) is called as
-    ``fn(steps=steps, **kwargs)`` and returns the rows; ``cost``: network-steps, for scheduling."""
+    ``fn(steps=steps, **kwargs)`` and returns the rows; ``cost``: network-steps, for scheduling;
+    ``settings``: what ``fn`` reads from its module's constants, recorded in the provenance (its
+    ``"sampling"`` entry replaces the module's ``SAMPLING`` in the header)."""
 
     experiment: str
     name: str
@@ -57,6 +59,7 @@ class Task:
     kwargs: dict = field(default_factory=dict)
     cost: float = 0.0
     about: str = ""
+    settings: dict = field(default_factory=dict)
 
 
 def _mlp(width: int, output: str):
@@ -208,13 +211,14 @@ def provenance(tasks: list[Task], seconds: dict, total: float, commit: str) -> l
     module = importlib.import_module(tasks[0].fn.split(":")[0])  # its own settings, else these
     train, net = getattr(module, "TRAIN", TRAIN), getattr(module, "NET", MLP)
     sampling = getattr(module, "SAMPLING", SAMPLING)
-    sampling = tasks[0].kwargs.get("settings", {}).get("sampling", sampling)  # a task's own
+    sampling = tasks[0].settings.get("sampling", sampling)  # a task's own
     lines += [
         f"training: {json.dumps(train)}; network: {json.dumps(net)}",
         f"sampling: {json.dumps(sampling)} (probability-flow ODE to t = 0, VP)",
     ]
     for task in tasks:
-        settings = json.dumps({"steps": task.steps, **task.kwargs}, default=str)
+        own = {"settings": task.settings} if task.settings else {}
+        settings = json.dumps({"steps": task.steps, **task.kwargs, **own}, default=str)
         lines.append(f"task {task.name}: {seconds[task.name]:.0f} s wall; {settings}")
     lines.append(f"wall time of the experiment's tasks: {total:.0f} s (sum over its tasks)")
     return [f"# {line}" for line in lines]

@@ -103,13 +103,19 @@ def train_halves(half_a, half_b, sizes, steps: int, every: int | None = None):
     )
 
 
-def sample(net, x_T):
-    """PF-ODE samples of a network from the latents ``x_T`` (Heun, ``SAMPLING["ode_steps"]``)."""
+def sampler(x_T):
+    """``sample(net)``: the PF-ODE samples of a network from the latents ``x_T`` (the settings
+    of ``SAMPLING``; the schedule and time grid are built once, not at every checkpoint)."""
     import mdiff
 
     vp = mdiff.VP()
     ts = mdiff.time_grid(vp, SAMPLING["ode_steps"])
-    return mdiff.probability_flow(vp, mdiff.score_from_model(vp, net), x_T, ts, method="heun")
+
+    def sample(net):
+        score = mdiff.score_from_model(vp, net)
+        return mdiff.probability_flow(vp, score, x_T, ts, method=SAMPLING["method"])
+
+    return sample
 
 
 def ring_row(step: int, n: int, x_a, x_b, train_a, fresh) -> dict:
@@ -124,18 +130,20 @@ def ring_row(step: int, n: int, x_a, x_b, train_a, fresh) -> dict:
             "pair": f"{pair:.4f}"}  # fmt: skip
 
 
-def ring_rows(*, steps: int, sizes=SIZES, evaluate=EVALUATE, settings=None) -> list[dict]:
+def ring_rows(*, steps: int, sizes=SIZES, evaluate=EVALUATE) -> list[dict]:
     """``G1``: train the ring stack for ``steps`` and return the rows at the ``evaluate`` steps."""
     import mdiff
 
     half_a, half_b, fresh = ring_halves()
     runs = train_halves(half_a, half_b, sizes, steps)
-    x_T = mdiff.paper_latents(mdiff.VP(), SAMPLING["n_samples"], seed=SAMPLING["latent_seed"])
+    sample = sampler(
+        mdiff.paper_latents(mdiff.VP(), SAMPLING["n_samples"], seed=SAMPLING["latent_seed"])
+    )
     rows, K = [], len(sizes)
     for step in [s for s in evaluate if s <= steps]:
         for j, n in enumerate(sizes):
-            x_a = sample(runs[j].checkpoint_net(step), x_T)
-            x_b = sample(runs[K + j].checkpoint_net(step), x_T)
+            x_a = sample(runs[j].checkpoint_net(step))
+            x_b = sample(runs[K + j].checkpoint_net(step))
             rows.append(ring_row(step, n, x_a, x_b, half_a[:n], fresh))
     return rows
 
@@ -163,7 +171,7 @@ def digit_samples(step: int, n: int, x_a, x_b) -> list[dict]:
     ]
 
 
-def digit_rows(*, steps: int, sizes=DIGIT_SIZES, evaluate=EVALUATE, settings=None) -> list[dict]:
+def digit_rows(*, steps: int, sizes=DIGIT_SIZES, evaluate=EVALUATE) -> list[dict]:
     """``G2``: train the digit stack for ``steps`` and return the rows at the ``evaluate`` steps,
     then ``SHOWN`` samples per half of the smallest and largest ``N`` at the first and the last
     of them."""
@@ -171,13 +179,15 @@ def digit_rows(*, steps: int, sizes=DIGIT_SIZES, evaluate=EVALUATE, settings=Non
 
     half_a, half_b, heldout, to_unit = digit_halves()
     runs = train_halves(half_a, half_b, sizes, steps)
-    vp, K = mdiff.VP(), len(sizes)
-    x_T = mdiff.paper_latents(vp, DIGITS["n_samples"], d=64, seed=DIGITS["latent_seed"])
+    K = len(sizes)
+    sample = sampler(
+        mdiff.paper_latents(mdiff.VP(), DIGITS["n_samples"], d=64, seed=DIGITS["latent_seed"])
+    )
     rows, samples, done = [], [], [s for s in evaluate if s <= steps]
     for step in done:
         for j, n in enumerate(sizes):
-            x_a = to_unit(sample(runs[j].checkpoint_net(step), x_T))
-            x_b = to_unit(sample(runs[K + j].checkpoint_net(step), x_T))
+            x_a = to_unit(sample(runs[j].checkpoint_net(step)))
+            x_b = to_unit(sample(runs[K + j].checkpoint_net(step)))
             rows.append(digit_row(step, n, x_a, x_b, to_unit(half_a[:n]), to_unit(heldout)))
             if step in (done[0], done[-1]) and n in (min(sizes), max(sizes)):
                 samples += digit_samples(step, n, x_a, x_b)
@@ -189,19 +199,17 @@ SETTINGS = {"net": NET, "train": TRAIN, "every": EVERY, "schedule": "VP()"}
 DIGIT_SAMPLING = {**SAMPLING, **{k: DIGITS[k] for k in ("n_samples", "latent_seed")}}
 TASKS = [
     Task("G1", "ring halves", "tools.long_runs_generalization:ring_rows", STEPS,
-         {"sizes": SIZES, "evaluate": EVALUATE,
-          "settings": {**SETTINGS, "ring": RING, "sampling": SAMPLING}},
-         2 * len(SIZES) * STEPS,
+         {"sizes": SIZES, "evaluate": EVALUATE}, 2 * len(SIZES) * STEPS,
          "G1: MLPs (width 128) trained by DSM on N points of the ring law (mdiff.ring), one "
          "network per disjoint half A, B and size N; memorized fraction d1/d2 < 1/3, energy "
-         "distance to fresh points, two-halves distance"),
+         "distance to fresh points, two-halves distance",
+         {**SETTINGS, "ring": RING, "sampling": SAMPLING}),
     Task("G2", "digit halves", "tools.long_runs_generalization:digit_rows", DIGIT_STEPS,
-         {"sizes": DIGIT_SIZES, "evaluate": EVALUATE,
-          "settings": {**SETTINGS, "digits": DIGITS, "sampling": DIGIT_SAMPLING}},
-         2 * len(DIGIT_SIZES) * DIGIT_STEPS,
+         {"sizes": DIGIT_SIZES, "evaluate": EVALUATE}, 2 * len(DIGIT_SIZES) * DIGIT_STEPS,
          "G2: MLPs (width 128) trained by DSM on N standardised 8x8 digits, one network per "
          "disjoint half A, B and size N; memorized fraction, energy distance to held-out digits, "
          "two-halves similarity (mdiff.pair_similarity); rows with a sample column: 8 samples per "
          "half (grey levels, row-major) of the smallest and largest N at the first and last "
-         "checkpoint"),
+         "checkpoint",
+         {**SETTINGS, "digits": DIGITS, "sampling": DIGIT_SAMPLING}),
 ]  # fmt: skip
