@@ -53,7 +53,7 @@ help:
 	@echo "make bench     run the performance benchmarks (benchmarks/); the instructors' tables:"
 	@echo "               python -m tools.chapter_table [--measure] (re-times every chapter)"
 	@echo "make long-runs the full-length experiments into results/*.csv with provenance"
-	@echo "               (tools/long_runs.py; ~40 min on 2 idle cores; EXPERIMENTS=, JOBS=)"
+	@echo "               (tools/long_runs.py; 56 min on 2 idle cores; EXPERIMENTS=, JOBS=)"
 	@echo "make release   check versions, citation and Colab cells, tag vX.Y.Z (DRY_RUN=1:"
 	@echo "               only check and print the git command)"
 	@echo "make clean     remove build products (keeps .venv); distclean also removes .venv"
@@ -162,7 +162,8 @@ bench: $(STAMP)
 
 # The full-length experiments (tools/long_runs.py): every CSV of results/ from scratch, in
 # JOBS processes of one torch thread (bit-reproducible); EXPERIMENTS="E8c E7" for some only.
-# About 35-40 minutes on two idle cores; tests/test_long_runs.py reruns prefixes and matches them.
+# 56 minutes on two idle cores, measured end to end; tests/test_long_runs.py reruns a prefix
+# of each and matches its rows exactly.
 JOBS ?= 2
 long-runs: $(STAMP)
 	$(PY) -m tools.long_runs $(EXPERIMENTS) --jobs $(JOBS)
