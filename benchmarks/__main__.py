@@ -1,4 +1,4 @@
-"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only 1,3] [--chapters]``."""
+"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only 1,7] [--chapters]``."""
 
 import sys
 

@@ -27,6 +27,40 @@ def best_time(fn: Callable[[], object], repeat: int = 3, warmup: int = 1) -> flo
     return best
 
 
+def per_call(fn: Callable[[], object], budget: float = 0.2) -> float:
+    """Mean seconds per call of ``fn``, called until ``budget`` seconds have passed (>= once)."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget:
+            return elapsed / calls
+
+
+def interleaved(
+    versions: dict[str, Callable[[], object]], rounds: int, budget: float = 0.2, slow: float = 3.0
+) -> dict[str, float]:
+    """Best seconds per call of each version over ``rounds`` interleaved rounds.
+
+    Each round times every version once (:func:`per_call`, ``budget`` seconds), so a busy moment
+    of a shared machine spoils one round of all versions, not one version; a version slower than
+    ``slow`` seconds per call is timed in the first round only. Warm up the versions first.
+    """
+    best = dict.fromkeys(versions, math.inf)
+    for r in range(rounds):
+        for name, fn in versions.items():
+            if r == 0 or best[name] <= slow:
+                best[name] = min(best[name], per_call(fn, budget))
+    return best
+
+
+def relative_difference(out: torch.Tensor, want: torch.Tensor) -> float:
+    """``max |out - want| / max |want|`` (both cast to float64)."""
+    want = want.double()
+    return float((out.double() - want).abs().max() / want.abs().max().clamp_min(1e-300))
+
+
 def matmul_rate(n: int = 4096, repeat: int = 3) -> float:
     """float32 matrix-product rate (flop/s) of an ``n x n`` by ``n x n`` product."""
     g = torch.Generator().manual_seed(0)
@@ -91,19 +125,25 @@ def row(figure, case, measured, reference, ratio=None, target=None, met=None, **
 COLUMNS = ("figure", "case", "measured", "reference", "ratio", "target", "met")
 
 
-def _cell(key: str, value) -> str:
+def verdict(met: bool | None) -> str:
+    """``met``, ``not met``, or ``no verdict`` (a target whose measurement could not be made)."""
+    return "no verdict" if met is None else ("met" if met else "not met")
+
+
+def _cell(r: dict, key: str) -> str:
+    value = r.get(key)
+    if key == "met" and (value is not None or r.get("target") is not None):
+        return verdict(value)
     if value is None:
         return "-"
     if key == "ratio" and isinstance(value, float):
         return f"{value:.3g}"
-    if key == "met":
-        return "yes" if value else "NO"
     return str(value)
 
 
 def table(rows: list[dict]) -> str:
     """The rows as a plain-text table (also valid Markdown)."""
-    cells = [[_cell(k, r.get(k)) for k in COLUMNS] for r in rows]
+    cells = [[_cell(r, k) for k in COLUMNS] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(COLUMNS)]
 
     def line(parts):

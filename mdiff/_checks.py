@@ -26,8 +26,10 @@ def _real(value: Tensor, name: str) -> Tensor:
 
 def finite(value: Tensor, name: str) -> None:
     """No NaN or inf in ``value`` (checked in row blocks of at most 4 MB of booleans)."""
-    rows = max(1, _FINITE_BLOCK // max(1, value[0].numel() if value.ndim else 1))
-    blocks = value.split(rows) if value.ndim else [value]
+    if value.numel() <= _FINITE_BLOCK:  # one block: no split
+        blocks = [value]
+    else:
+        blocks = value.split(max(1, _FINITE_BLOCK // max(1, value[0].numel())))
     if not all(torch.isfinite(block).all() for block in blocks):
         raise ValueError(f"{name} must be finite (found NaN or inf)")
 

@@ -4,6 +4,7 @@ constant, as one matrix product on centred, feature-major data, in row blocks of
 
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 import torch
@@ -23,39 +24,51 @@ Bias = Callable[[slice, Tensor], None]
 
 class Prepared(NamedTuple):
     """Training set stored once per score: centre ``mu``, ``table = [|y - mu|^2; (y - mu)^T]``
-    ``(d + 1, N)``, its view ``centred = table[1:].T`` ``(N, d)``, the uncentred ``data``."""
+    ``(d + 1, N)``, its view ``centred = table[1:].T`` ``(N, d)``, the uncentred ``data``,
+    ``ext = [y - mu, 1]`` ``(N, d + 1)`` (one product: ``sum_n e_n (y_n - mu)`` and ``sum_n e_n``;
+    ``table``, ``ext`` view one ``(d + 2, N)`` array) and ``source``, finer-dtype data as given
+    (float64 data keep their digits in a float32 score's anchor), else None."""
 
     mu: Tensor
     centred: Tensor
     table: Tensor
     data: Tensor
+    ext: Tensor
+    source: Tensor | None = None
 
 
 def _tracked(*tensors: Tensor) -> bool:
     """True when autograd records operations on any of ``tensors`` (no ``out=`` then)."""
-    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    return torch.is_grad_enabled() and any(
+        isinstance(t, Tensor) and t.requires_grad for t in tensors
+    )
 
 
 def prepare(data: Tensor) -> Prepared:
     """Centre the data, stack squared norms over it, feature-major: logits in one fast product."""
-    mu = data.mean(0)  # (d,)
+    mu, (N, d) = data.mean(0), data.shape  # (d,)
     if _tracked(data):  # differentiable in the data: plain operations
         centred = (data - mu).T  # (d, N)
-        table = torch.cat([(centred * centred).sum(0, keepdim=True), centred]).contiguous()
-        return Prepared(mu, table[1:].T, table, data)
-    table = data.new_empty(data.shape[1] + 1, data.shape[0])  # (d + 1, N)
-    torch.sub(data.T, mu[:, None], out=table[1:])
-    table[0] = torch.einsum("dn,dn->n", table[1:], table[1:])  # no (d, N) temporary
-    return Prepared(mu, table[1:].T, table, data)
+        full = torch.cat([(centred * centred).sum(0, keepdim=True), centred, data.new_ones(1, N)])
+    else:
+        full = data.new_empty(d + 2, N)  # (d + 2, N)
+        torch.sub(data.T, mu[:, None], out=full[1 : d + 1])
+        full[0] = torch.einsum("dn,dn->n", full[1 : d + 1], full[1 : d + 1])  # no (d, N) temporary
+        full[d + 1] = 1
+    full = full.contiguous()
+    return Prepared(mu, full[1 : d + 1].T, full[: d + 1], data, full[1:].T)
 
 
 def prepared_like(cache: dict, data: Tensor, x: Tensor) -> Prepared:
     """The prepared set in ``x``'s dtype and device, cached (afresh if ``data`` requires grad)."""
     key = (x.dtype, x.device)
-    if _tracked(data):
-        return prepare(data.to(dtype=x.dtype, device=x.device))
-    if key not in cache:
-        cache[key] = prepare(data.to(dtype=x.dtype, device=x.device))
+    if key not in cache or _tracked(data):
+        prep = prepare(data.to(dtype=x.dtype, device=x.device))
+        finer = torch.finfo(data.dtype).eps < torch.finfo(x.dtype).eps
+        prep = prep._replace(source=data.to(device=x.device) if finer else None)
+        if _tracked(data):
+            return prep
+        cache[key] = prep
     return cache[key]
 
 
@@ -71,16 +84,25 @@ def mean_and_var(schedule, x: Tensor, t) -> tuple[Tensor, Tensor]:
     return schedule.m(tt), schedule.sigma(tt) ** 2
 
 
-def nonsingular(var: Tensor, what: str = "the score") -> Tensor:
+def nonsingular(var, what: str = "the score"):
     """``var`` if no entry is 0; at ``t = 0`` (``sigma = 0``) ``what`` is singular: ValueError."""
-    if bool((var == 0).any()):
+    if bool((var == 0).any()) if isinstance(var, Tensor) else var == 0:
         raise ValueError(f"t must be > 0 for {what}: sigma(t) = 0 there and it is singular")
     return var
 
 
-def _safe(var: Tensor, x: Tensor) -> Tensor:
+def _safe(var, x: Tensor):
     """``var`` kept away from 0 (``eps^2`` of ``x``'s dtype), so ``t = 0`` gives finite logits."""
-    return var.clamp_min(torch.finfo(x.dtype).eps ** 2)
+    eps2 = torch.finfo(x.dtype).eps ** 2
+    return var.clamp_min(eps2) if isinstance(var, Tensor) else max(var, eps2)
+
+
+def _lhs(prep: Prepared, x: Tensor, m, var) -> Tensor:
+    """``[-m^2 / (2 var), (x - m mu) m / var]`` ``(n, d + 1)``; ``m``, ``var`` columns or floats."""
+    xc = x - m * prep.mu  # (n, d)
+    if isinstance(m, Tensor) or isinstance(var, Tensor):
+        return torch.cat([-0.5 * m * m / var, xc * (m / var)], 1)
+    return torch.cat([xc.new_full((x.shape[0], 1), -0.5 * m * m / var), xc * (m / var)], 1)
 
 
 def logit_blocks(prep: Prepared, x: Tensor, m: Tensor, var: Tensor, bias: Bias | None = None):
@@ -91,9 +113,7 @@ def logit_blocks(prep: Prepared, x: Tensor, m: Tensor, var: Tensor, bias: Bias |
     given, adds a term of its own. Without autograd all blocks share one buffer (fresh multi-MB
     allocations cost page faults): use each block before asking for the next.
     """
-    var = _safe(var, x)  # (n, 1)
-    xc = x - m * prep.mu  # (n, d)
-    lhs = torch.cat([-0.5 * m * m / var, xc * (m / var)], 1)  # (n, d + 1)
+    lhs = _lhs(prep, x, m, _safe(var, x))  # (n, d + 1)
     step = max(1, min(block_rows(*prep.centred.shape), x.shape[0]))
     reuse = not _tracked(lhs, prep.table)
     buf = x.new_empty(step, prep.table.shape[1]) if reuse else None  # (step, N)
@@ -106,11 +126,13 @@ def logit_blocks(prep: Prepared, x: Tensor, m: Tensor, var: Tensor, bias: Bias |
         yield rows, logits
 
 
-def _direct_logits(prep: Prepared, x: Tensor, m: Tensor, var: Tensor, idx: Tensor) -> Tensor:
+def _direct_logits(prep: Prepared, x: Tensor, m, var, idx: Tensor) -> Tensor:
     """``-|x - m y_n|^2 / (2 var)`` for the columns ``idx`` ``(r, j)``, from float64 differences."""
     y = prep.data[idx].double()  # (r, j, d)
-    diff = x.double()[:, None, :] - m.double()[:, :, None] * y  # (r, j, d)
-    return (-(diff * diff).sum(-1) / (2 * _safe(var, x).double())).to(x.dtype)
+    var = _safe(var, x)
+    m, var = (v.double() if isinstance(v, Tensor) else v for v in (m, var))  # (r, 1) or floats
+    diff = x.double()[:, None, :] - (m[:, :, None] if isinstance(m, Tensor) else m) * y  # (r, j, d)
+    return (-(diff * diff).sum(-1) / (2 * var)).to(x.dtype)
 
 
 def _softmax(logits: Tensor, tracked: bool) -> Tensor:
@@ -135,45 +157,187 @@ def posterior_mean(
         w = _softmax(logits, tracked)  # (r, N)
         xbar.append(w @ prep.centred)  # (r, d)
         if with_lse:
-            top = _direct_logits(prep, x[rows], m[rows], var[rows], k)  # (r, 1)
+            top = _direct_logits(prep, x[rows], _part(m, rows), _part(var, rows), k)  # (r, 1)
             lse.append((top - w.gather(1, k).log())[:, 0])
     lse = torch.cat(lse) if with_lse else None  # (n,)
     return torch.cat(xbar) + prep.mu, lse
 
 
-def weights(prep: Prepared, x: Tensor, m: Tensor, var: Tensor) -> Tensor:
-    """Posterior weights ``w = softmax_n(l_n)``, shape ``(n, N)``; each row sums to one."""
-    blocks = logit_blocks(prep, x, m, var)
-    if _tracked(x, m, var, prep.table):
-        return torch.cat([torch.softmax(logits, 1) for _, logits in blocks])  # (n, N)
-    out = x.new_empty(x.shape[0], prep.table.shape[1])  # (n, N)
-    for rows, logits in blocks:
-        torch.softmax(logits, 1, out=out[rows])
-    return out
+#: Up to this many training points the logits are laid out ``(N, n)``: the reductions then run
+#: along the long axis ``n`` (vectorised) instead of along rows of ``N`` numbers.
+_SMALL_N = 64
 
 
-def log_sum_exp(prep: Prepared, x: Tensor, m: Tensor, var: Tensor) -> Tensor:
-    """``log sum_n exp(-|x - m y_n|^2 / (2 var))`` ``(n,)``, the top logit formed directly."""
-    blocks = []
-    for rows, logits in logit_blocks(prep, x, m, var):
-        top, k = logits.max(1, keepdim=True)  # (r, 1)
-        rest = torch.log(torch.exp(logits - top).sum(1, keepdim=True))  # (r, 1), >= 0
-        blocks.append((_direct_logits(prep, x[rows], m[rows], var[rows], k) + rest)[:, 0])
-    return torch.cat(blocks)  # (n,)
+def _floor(dtype) -> float:
+    """Logits this far below their row's top are raised to it: ``exp(-floor)`` stays a normal
+    number (the exponential's slow path for underflow is never taken), and any weight that small
+    relative to the top one lies below the dtype's ``tiny``: no representable weight changes."""
+    return -math.log(torch.finfo(dtype).tiny) - 1.0
 
 
-#: Extra candidates re-ranked by their exact distance in :func:`nearest`.
-_RERANK = 4
+def _part(value, rows: slice):
+    return value[rows] if isinstance(value, Tensor) else value
 
 
-def nearest(prep: Prepared, x: Tensor, k: int) -> Tensor:
-    """Indices ``(n, k)`` of the ``k`` nearest training points: ``k + _RERANK`` candidates by
-    the logits at ``m = 1``, ``var = 1/2``, re-ranked by ``|x - y|^2`` from differences."""
-    one = x.new_ones(x.shape[0], 1)  # (n, 1)
-    j = min(prep.table.shape[1], k + _RERANK)
-    idx = torch.empty(x.shape[0], k, dtype=torch.long, device=x.device)  # (n, k)
-    for rows, logits in logit_blocks(prep, x, one, 0.5 * one):
-        cand = logits.topk(j, dim=1).indices  # (r, j)
-        exact = _direct_logits(prep, x[rows], one[rows], 0.5 * one[rows], cand)  # (r, j)
-        idx[rows] = cand.gather(1, exact.topk(k, dim=1).indices)
-    return idx
+def _wide(prep: Prepared, x: Tensor, m, var) -> bool:
+    """True if sigma is not small against the data's reach (one host sync): the bound
+    ``(|x - m mu| + m R)^2 / (2 var)`` on the logits' spread, ``R = max_n |y_n - mu|``, is below
+    ``4 _floor``. Then sigma > reach / 26 (f32): ``m xbar - x`` from a centred ``xbar`` loses at
+    most ~26 ulps, and few logits fall below the floor (the plain softmax stays fast)."""
+    reach = (x - m * prep.mu).norm(dim=1, keepdim=True) + m * prep.table[0].max().sqrt()  # (n, 1)
+    return bool(((reach * reach) / (2 * var)).max() < 4 * _floor(x.dtype))
+
+
+def _exp_rest(logits: Tensor, axis: int, tracked: bool, anchor: bool = True):
+    """``e_n = exp(l_n - l_top)``, logits more than ``_floor`` below the top raised to that floor;
+    with ``anchor``, ``e_k`` of the top ``k`` set to 0 and ``(e, k)`` returned, else ``(e, None)``
+    (``amax``: a cheaper pass than ``max`` with indices)."""
+    if anchor:
+        top, k = logits.max(axis, keepdim=True)  # (r, 1) or (1, r)
+    else:
+        top, k = logits.amax(axis, keepdim=True), None
+    low = -_floor(logits.dtype)
+    if tracked:  # autograd: no in-place operations
+        e = torch.exp((logits - top).clamp_min(low))
+        return (e.scatter(axis, k, 0.0), k.reshape(-1)) if anchor else (e, None)
+    e = logits.sub_(top).clamp_min_(low).exp_()
+    return (e.scatter_(axis, k, 0.0), k.reshape(-1)) if anchor else (e, None)
+
+
+def _combine(prep: Prepared, sums: Tensor, k: Tensor, x: Tensor, m, m1):
+    """``m xbar - x = (m y_k - x) + m (S - s (y_k - mu)) / (1 + s)`` from ``sums = [S, s]``,
+    ``S = sum_{n != k} e_n (y_n - mu)``, ``s = sum_{n != k} e_n``; ``m y_k - x = (y_k - x) +
+    (m - 1) y_k``. Each term is small where the result is small: float32 keeps its relative
+    accuracy as sigma -> 0 (a centred ``m xbar - x`` loses it to cancellation)."""
+    y, s = prep.data.index_select(0, k), sums[:, -1:]  # (r, d), (r, 1)
+    corr = torch.addcmul(sums[:, :-1], s, y - prep.mu, value=-1.0)  # (r, d)
+    if prep.source is not None:  # finer data: the anchor from their digits
+        fine = prep.source.index_select(0, k)  # (r, d)
+        anchor = _anchor(fine, x.to(fine.dtype), _part_to(m1, fine.dtype)).to(x.dtype)
+    else:
+        anchor = _anchor(y, x, m1)
+    if isinstance(m, Tensor):  # per-row columns
+        return torch.addcdiv(anchor, corr * m, s + 1), anchor
+    return torch.addcdiv(anchor, corr, s + 1, value=m), anchor
+
+
+def _anchor(y: Tensor, x: Tensor, m1) -> Tensor:
+    """``m y - x = (y - x) + (m - 1) y``: no rounding of ``m`` near 1 (``m1`` float or column)."""
+    return torch.addcmul(y - x, m1, y) if isinstance(m1, Tensor) else torch.add(y - x, y, alpha=m1)
+
+
+def _part_to(value, dtype):
+    return value.to(dtype) if isinstance(value, Tensor) else value
+
+
+def _lse(res_anchor: Tensor, s: Tensor, var) -> Tensor:
+    """``log sum_n exp(l_n) = l_k + log(1 + s)``, ``l_k = -|m y_k - x|^2 / (2 var)`` ``(r,)``."""
+    return (torch.log1p(s) - (res_anchor * res_anchor).sum(1, keepdim=True) / (2 * var))[:, 0]
+
+
+def _small(prep: Prepared, x: Tensor, m, m1, var, tracked: bool, with_lse: bool):
+    """:func:`residual` for small ``N``: logits ``(N, n)`` from one ``addmm``, one block."""
+    xc = x - m * prep.mu  # (n, d)
+    c, sq = prep.table[1:].T, prep.table[:1].T  # (N, d), (N, 1)
+    if isinstance(m, Tensor):
+        logits = torch.addmm(sq * (-0.5 * m * m / var).T, c, (xc * (m / var)).T)  # (N, n)
+    else:
+        logits = torch.addmm(sq, c, xc.T, beta=-0.5 * m * m / var, alpha=m / var)  # (N, n)
+    if x.dtype == torch.float64 and prep.source is None and not with_lse:  # no anchor needed
+        e, _ = _exp_rest(logits, 0, tracked, anchor=False)
+        sums = (prep.ext.T @ e).T  # (n, d + 1): [sum e (y - mu), sum e]
+        return m * (sums[:, :-1] / sums[:, -1:] + prep.mu) - x, None
+    e, k = _exp_rest(logits, 0, tracked)
+    sums = (prep.ext.T @ e).T  # (n, d + 1): [S, s]
+    res, anchor = _combine(prep, sums, k, x, m, m1)
+    return res, (_lse(anchor, sums[:, -1:], var) if with_lse else None)
+
+
+def residual(prep: Prepared, x: Tensor, m, m1, var, bias: Bias | None = None, with_lse=False):
+    """``m xbar - x = sum_n w_n (m y_n - x)`` and ``log sum_n exp(l_n)``, ``(n, d)`` and ``(n,)``.
+
+    ``w = softmax(l)``, ``l_n = -|x - m y_n|^2 / (2 var)``; ``m``, ``m1 = m - 1``, ``var``: floats
+    or ``(n, 1)`` columns; ``lse`` is None unless ``with_lse``. The logits of :func:`logit_blocks`
+    (one product), exponentiated relative to each row's top (:func:`_exp_rest`), summed by one
+    product with ``[y - mu, 1]``, combined by :func:`_combine`; for ``N <= _SMALL_N`` (no
+    ``bias``) in one block laid out ``(N, n)``.
+    """
+    tracked = _tracked(x, m, m1, var, prep.table)
+    var = _safe(var, x)
+    if bias is None and prep.table.shape[1] <= _SMALL_N:
+        return _small(prep, x, m, m1, var, tracked, with_lse)
+    if _wide(prep, x, m, var):  # the plain posterior mean is accurate and fast here
+        xbar, lse = posterior_mean(prep, x, m, var, with_lse, bias)
+        return m * xbar - x, lse
+    res, lse = [x.new_empty(0, x.shape[1])], [x.new_empty(0)]
+    for rows, logits in logit_blocks(prep, x, m, var, bias):
+        block = _sharp(
+            prep, logits, x[rows], *(_part(v, rows) for v in (m, m1, var)), tracked, with_lse
+        )
+        res.append(block[0])
+        lse.append(block[1])
+    return torch.cat(res), (torch.cat(lse) if with_lse else None)
+
+
+def _sharp(prep: Prepared, logits: Tensor, x: Tensor, m, m1, var, tracked, with_lse):
+    """One block of logits ``(r, N)`` when sigma is small against the data (most logits below the
+    floor): for ``d >= _TOPK_MIN_D`` first :func:`truncated`, then, for the rows left, dense and
+    exact with the anchor; for small ``d`` (the product's logits limit the accuracy there, not the
+    centring) and no ``lse``, the clamped exponentials normalised by the product's ``sum e``."""
+    if x.shape[1] < _TOPK_MIN_D and not with_lse:
+        e, _ = _exp_rest(logits, 1, tracked, anchor=False)
+        sums = e @ prep.ext  # (r, d + 1): [sum e (y - mu), sum e]
+        return m * (sums[:, :-1] / sums[:, -1:] + prep.mu) - x, None
+    out, todo = torch.full_like(x, math.nan), torch.ones(len(x), dtype=torch.bool, device=x.device)
+    if x.shape[1] >= _TOPK_MIN_D and not (with_lse or tracked):
+        todo = truncated(prep, logits, x, m, m1, var, out)
+    lse = None
+    if bool(todo.any()):  # dense and exact: every weight
+        whole = bool(todo.all())
+        e, k = _exp_rest(logits if whole else logits[todo], 1, tracked)
+        sums = e @ prep.ext  # (r, d + 1): [S, s]
+        m, m1, var = (v if whole else _part(v, todo) for v in (m, m1, var))
+        dense, anchor = _combine(prep, sums, k, x if whole else x[todo], m, m1)
+        if whole:
+            out = dense
+        else:
+            out[todo] = dense
+        lse = _lse(anchor, sums[:, -1:], var) if with_lse else None
+    return out, lse
+
+
+#: Candidates of :func:`truncated`, and the smallest ``d`` for which it is tried (below it the
+#: selection costs as much as the exponentials and the second product it saves).
+_TOPK, _TOPK_MIN_D = 16, 128
+
+
+def truncated(prep: Prepared, logits: Tensor, x: Tensor, m, m1, var, out: Tensor) -> Tensor:
+    """Past the dense limit: ``m xbar - x`` from the ``K = _TOPK`` largest logits only, exact to
+    the dtype's rounding where the rest carry no weight; writes those rows of ``out`` ``(r, d)``
+    and returns the mask ``(r,)`` of the rows still to do densely.
+
+    The candidates' logits and ``m y_n - x`` come from differences (exact). Every other logit is
+    at most the ``K``-th product logit plus its rounding bound ``delta = (d + 2) eps (m |xc| R +
+    m^2 R^2 / 2) / var + 4 eps |xc|^2 / (2 var)`` (``xc = x - m mu``, ``R = max_n |y_n - mu|``), so
+    the rest weigh at most ``tau = (N - K) exp(l_K + delta - l_top)`` against the top; a row is
+    kept when ``tau (|res| + |xc| + m R) <= eps |res| / 4``. Its own limit (cost model): one
+    logit product, ``2 M N d`` flops, plus one selection pass over the ``M N`` logits and ``M K d``
+    gathered numbers; the dense path adds ``M N`` exponentials and a second ``2 M N d`` product.
+    """
+    (r, d), n_data, eps = x.shape, prep.table.shape[1], torch.finfo(x.dtype).eps
+    m, m1, var = (v if isinstance(v, Tensor) else x.new_full((r, 1), v) for v in (m, m1, var))
+    vals, idx = logits.topk(min(_TOPK, n_data), dim=1)  # (r, K), sorted
+    ys = (prep.data if prep.source is None else prep.source)[idx]  # (r, K, d)
+    diff = _anchor(ys, x.to(ys.dtype)[:, None], m1.to(ys.dtype)[:, :, None])  # m y_n - x
+    exact = -(diff * diff).sum(-1) / (2 * var.to(ys.dtype))  # (r, K)
+    res = (torch.softmax(exact, 1)[:, None] @ diff)[:, 0].to(x.dtype)  # (r, d)
+    xc = (x - m * prep.mu).norm(dim=1, keepdim=True)  # (r, 1)
+    big = m * prep.table[0].max().sqrt()  # m R
+    shift = xc * xc / (2 * var)  # product logits = exact ones + shift
+    delta = (d + 2) * eps * (xc * big + big * big / 2) / var + 4 * eps * shift
+    gap = vals[:, -1:] - shift + delta - exact.max(1, keepdim=True).values.to(x.dtype)
+    tau = (n_data - idx.shape[1]) * torch.exp(gap)  # (r, 1), 0 when K = N
+    size = res.norm(dim=1, keepdim=True)
+    ok = (tau * (size + xc + big) <= 0.25 * eps * size)[:, 0]  # (r,)
+    out[ok] = res[ok]
+    return ~ok

@@ -6,7 +6,23 @@ import torch
 from torch import Tensor
 
 from . import _checks as check
-from .kernel import nearest, prepare
+from .kernel import Prepared, _direct_logits, logit_blocks, prepare
+
+#: Extra candidates re-ranked by their exact distance in :func:`nearest`.
+_RERANK = 4
+
+
+def nearest(prep: Prepared, x: Tensor, k: int) -> Tensor:
+    """Indices ``(n, k)`` of the ``k`` nearest training points: ``k + _RERANK`` candidates by
+    the logits at ``m = 1``, ``var = 1/2``, re-ranked by ``|x - y|^2`` from differences."""
+    one = x.new_ones(x.shape[0], 1)  # (n, 1)
+    j = min(prep.table.shape[1], k + _RERANK)
+    idx = torch.empty(x.shape[0], k, dtype=torch.long, device=x.device)  # (n, k)
+    for rows, logits in logit_blocks(prep, x, one, 0.5 * one):
+        cand = logits.topk(j, dim=1).indices  # (r, j)
+        exact = _direct_logits(prep, x[rows], one[rows], 0.5 * one[rows], cand)  # (r, j)
+        idx[rows] = cand.gather(1, exact.topk(k, dim=1).indices)
+    return idx
 
 
 def nearest_k(samples: Tensor, data: Tensor, k: int = 1) -> tuple[Tensor, Tensor]:

@@ -8,7 +8,20 @@ from torch import Tensor
 
 from . import _checks as check
 from ._checks import Score
-from .kernel import mean_and_var, nonsingular, posterior_mean, prepared_like
+from .kernel import nonsingular, prepared_like, residual
+from .schedules import coefficients
+
+
+def _checked(schedule, data: Tensor, unchecked) -> Score:
+    """``score(x, t)``: checks ``x`` and ``t``, then ``unchecked(x, m, m - 1, sigma^2)``, which the
+    samplers call directly (as ``score.unchecked``) with coefficients computed once per run."""
+
+    def score(x: Tensor, t) -> Tensor:
+        check.points(x, data.shape[1])
+        return unchecked(x, *coefficients(schedule, x, t))
+
+    score.unchecked = unchecked
+    return score
 
 
 def tikhonov_score(schedule, data: Tensor, c: float) -> Score:
@@ -24,13 +37,11 @@ def tikhonov_score(schedule, data: Tensor, c: float) -> Score:
     c = check.positive(c, "c", zero=True)
     cache: dict = {}
 
-    def score(x: Tensor, t) -> Tensor:
-        check.points(x, data.shape[1])
-        m, var = mean_and_var(schedule, x, t)
-        xbar, _ = posterior_mean(prepared_like(cache, data, x), x, m, var)
-        return (m * xbar - x) / nonsingular(var + c)  # c > 0: defined at t = 0 too
+    def unchecked(x: Tensor, m, m1, var) -> Tensor:  # the samplers' entry: checked once per run
+        res, _ = residual(prepared_like(cache, data, x), x, m, m1, var)  # m xbar - x
+        return res / nonsingular(var + c)  # c > 0: defined at t = 0 too
 
-    return score
+    return _checked(schedule, data, unchecked)
 
 
 def empirical_bayes_score(schedule, data: Tensor, tau: float) -> Score:
@@ -47,15 +58,13 @@ def empirical_bayes_score(schedule, data: Tensor, tau: float) -> Score:
     log_tau = math.log(check.positive(tau, "tau"))
     cache: dict = {}
 
-    def score(x: Tensor, t) -> Tensor:
-        check.points(x, data.shape[1])
-        m, var = mean_and_var(schedule, x, t)
+    def unchecked(x: Tensor, m, m1, var) -> Tensor:
         prep = prepared_like(cache, data, x)
-        xbar, lse = posterior_mean(prep, x, m, nonsingular(var), with_lse=True)
-        damp = (lse - log_tau).clamp_max(0).exp()[:, None]
-        return damp * (m * xbar - x) / var
+        res, lse = residual(prep, x, m, m1, nonsingular(var), with_lse=True)
+        damp = (lse - log_tau).clamp_max(0).exp()[:, None]  # (n, 1)
+        return damp * res / var
 
-    return score
+    return _checked(schedule, data, unchecked)
 
 
 def smoothed_score(schedule, data: Tensor, bandwidth: float) -> Score:
@@ -71,11 +80,8 @@ def smoothed_score(schedule, data: Tensor, bandwidth: float) -> Score:
     h2 = check.positive(bandwidth, "bandwidth", zero=True) ** 2
     cache: dict = {}
 
-    def score(x: Tensor, t) -> Tensor:
-        check.points(x, data.shape[1])
-        m, var = mean_and_var(schedule, x, t)
+    def unchecked(x: Tensor, m, m1, var) -> Tensor:
         var = nonsingular(var + m * m * h2)  # h > 0: defined at t = 0 too
-        xbar, _ = posterior_mean(prepared_like(cache, data, x), x, m, var)
-        return (m * xbar - x) / var
+        return residual(prepared_like(cache, data, x), x, m, m1, var)[0] / var
 
-    return score
+    return _checked(schedule, data, unchecked)

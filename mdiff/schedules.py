@@ -172,3 +172,37 @@ def time_grid(
             "(rounded times coincide): use float32 or float64, or fewer steps"
         )
     return out
+
+
+#: Memo of :func:`grid_coefficients` for repeated direct calls (schedules are frozen dataclasses).
+_COEFFICIENTS: dict = {}
+
+
+def grid_coefficients(schedule, t: float) -> tuple[float, float, float]:
+    """``(m, m - 1, sigma^2)`` at a float ``t`` (unchecked), in float64: ``m - 1`` keeps its
+    relative accuracy when cast to float32 (``m`` itself rounds to 1 there as ``t -> 0``)."""
+    try:
+        return _COEFFICIENTS[schedule, t]
+    except (KeyError, TypeError):  # not yet computed, or an unhashable schedule
+        m = float(schedule.m(t))
+        value = (m, m - 1.0, float(schedule.sigma(t)) ** 2)
+    if len(_COEFFICIENTS) >= 4096:
+        _COEFFICIENTS.clear()
+    try:
+        _COEFFICIENTS[schedule, t] = value
+    except TypeError:
+        pass
+    return value
+
+
+def coefficients(schedule, x: Tensor, t):
+    """Checked ``(m, m - 1, sigma^2)`` for the rows of ``x``: floats for a float ``t`` (no tensor
+    work), else ``(n, 1)`` columns in ``x``'s dtype computed in float64 from ``t``."""
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        if not (math.isfinite(t) and 0 <= t <= schedule.T):
+            raise ValueError(f"t must lie in [0, T={schedule.T}], got values outside it")
+        return grid_coefficients(schedule, float(t))
+    check.time_column(schedule, x, t)  # the checks and their messages
+    tt = torch.as_tensor(t, device=x.device).to(torch.float64).expand(x.shape[0])[:, None]
+    m = schedule.m(tt)  # (n, 1), float64
+    return m.to(x.dtype), (m - 1).to(x.dtype), (schedule.sigma(tt) ** 2).to(x.dtype)

@@ -11,14 +11,39 @@ from torch import Tensor
 from . import _checks as check
 from ._checks import Score
 from .kernel import (
-    log_sum_exp,
+    Prepared,
+    _direct_logits,
+    _tracked,
+    logit_blocks,
     mean_and_var,
     nonsingular,
     posterior_mean,
     prepare,
     prepared_like,
-    weights,
+    residual,
 )
+from .schedules import coefficients
+
+
+def weights(prep: Prepared, x: Tensor, m: Tensor, var: Tensor) -> Tensor:
+    """Posterior weights ``w = softmax_n(l_n)``, shape ``(n, N)``; each row sums to one."""
+    blocks = logit_blocks(prep, x, m, var)
+    if _tracked(x, m, var, prep.table):
+        return torch.cat([torch.softmax(logits, 1) for _, logits in blocks])  # (n, N)
+    out = x.new_empty(x.shape[0], prep.table.shape[1])  # (n, N)
+    for rows, logits in blocks:
+        torch.softmax(logits, 1, out=out[rows])
+    return out
+
+
+def log_sum_exp(prep: Prepared, x: Tensor, m: Tensor, var: Tensor) -> Tensor:
+    """``log sum_n exp(-|x - m y_n|^2 / (2 var))`` ``(n,)``, the top logit formed directly."""
+    blocks = []
+    for rows, logits in logit_blocks(prep, x, m, var):
+        top, k = logits.max(1, keepdim=True)  # (r, 1)
+        rest = torch.log(torch.exp(logits - top).sum(1, keepdim=True))  # (r, 1), >= 0
+        blocks.append((_direct_logits(prep, x[rows], m[rows], var[rows], k) + rest)[:, 0])
+    return torch.cat(blocks)  # (n,)
 
 
 def posterior_weights(schedule, data: Tensor, x: Tensor, t) -> Tensor:
@@ -56,12 +81,14 @@ def empirical_score(schedule, data: Tensor) -> Score:
     data = check.data(data)
     cache: dict = {}
 
+    def unchecked(x: Tensor, m, m1, var) -> Tensor:  # the samplers' entry: checked once per run
+        return residual(prepared_like(cache, data, x), x, m, m1, nonsingular(var))[0] / var
+
     def score(x: Tensor, t) -> Tensor:
         check.points(x, data.shape[1])
-        m, var = mean_and_var(schedule, x, t)
-        xbar, _ = posterior_mean(prepared_like(cache, data, x), x, m, nonsingular(var))
-        return (m * xbar - x) / var
+        return unchecked(x, *coefficients(schedule, x, t))
 
+    score.unchecked = unchecked
     return score
 
 
@@ -168,7 +195,8 @@ def _conditional_bias(sq, per_row: bool, joint: bool, m: Tensor, var: Tensor):
     def bias(rows: slice, logits: Tensor) -> None:
         d2 = sq(rows if per_row else slice(None))  # (r, N) or (1, N)
         if joint:  # the y-part of the joint kernel, m^2 |y - y_n|^2 / (2 sigma^2)
-            logits.sub_(d2.to(logits) * (m[rows] ** 2 / (2 * var[rows])))
+            mr, vr = (v[rows] if isinstance(v, Tensor) else v for v in (m, var))
+            logits.sub_(d2.to(logits) * (mr**2 / (2 * vr)))
         else:  # only the pairs with y_n = y
             logits.masked_fill_(d2 != 0, -math.inf)
 
@@ -202,14 +230,15 @@ def conditional_empirical_score(
     n_y, sq = _conditioning(data_y, y, joint)
     cache: dict = {}
 
-    def score(x: Tensor, t) -> Tensor:
-        check.points(x, data_x.shape[1])
+    def unchecked(x: Tensor, m, m1, var) -> Tensor:
         if n_y not in (1, x.shape[0]):
             raise ValueError(f"y has {n_y} rows: x must have 1 or that many rows")
-        m, var = mean_and_var(schedule, x, t)
-        var = nonsingular(var)
-        bias = _conditional_bias(sq, n_y > 1, joint, m, var)
-        xbar, _ = posterior_mean(prepared_like(cache, data_x, x), x, m, var, bias=bias)
-        return (m * xbar - x) / var
+        bias = _conditional_bias(sq, n_y > 1, joint, m, nonsingular(var))
+        return residual(prepared_like(cache, data_x, x), x, m, m1, var, bias)[0] / var
 
+    def score(x: Tensor, t) -> Tensor:
+        check.points(x, data_x.shape[1])
+        return unchecked(x, *coefficients(schedule, x, t))
+
+    score.unchecked = unchecked
     return score

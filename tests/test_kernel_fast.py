@@ -1,0 +1,218 @@
+"""The fast paths of the kernel (issue 18): the samplers' unchecked entry, the small-N layout, the
+clamped exponentials at small t, the truncated (top-k) path and float32 accuracy near the data."""
+
+import math
+
+import pytest
+import torch
+
+import mdiff
+import mdiff.kernel as K
+from mdiff.schedules import grid_coefficients
+
+SCHEDULES = [mdiff.VP(), mdiff.VE()]
+
+
+def _scores(schedule, data):
+    y = data[:, :1]
+    return {
+        "empirical": mdiff.empirical_score(schedule, data),
+        "tikhonov": mdiff.tikhonov_score(schedule, data, 1e-3),
+        "bayes": mdiff.empirical_bayes_score(schedule, data, 1e-2),
+        "smoothed": mdiff.smoothed_score(schedule, data, 0.05),
+        "conditional": mdiff.conditional_empirical_score(schedule, data, y, y[3], joint=True),
+    }
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=["VP", "VE"])
+@pytest.mark.parametrize("n_data", [20, 300])  # the small layout and the row blocks
+def test_unchecked_entry_equals_the_checked_call(schedule, n_data):
+    g = torch.Generator().manual_seed(0)
+    data = torch.randn(n_data, 2, generator=g, dtype=torch.float64)
+    x = torch.randn(50, 2, generator=g, dtype=torch.float64)
+    for name, score in _scores(schedule, data).items():
+        for t in (1.0, 0.3, 1e-3, 1e-6):
+            want = score(x, t)
+            assert torch.equal(score.unchecked(x, *grid_coefficients(schedule, t)), want), name
+            column = score(x, torch.full((50,), t, dtype=torch.float64))  # per-row path
+            assert torch.allclose(column, want, rtol=1e-12, atol=0), name
+
+
+def test_direct_calls_stay_strict():
+    score = mdiff.empirical_score(mdiff.VP(), mdiff.paper_points())
+    x = torch.zeros(3, 2, dtype=torch.float64)
+    for bad_t in (-0.1, 1.5, math.nan):
+        with pytest.raises(ValueError, match="t must lie in"):
+            score(x, bad_t)
+    with pytest.raises(ValueError, match="finite"):
+        score(torch.full((3, 2), math.nan, dtype=torch.float64), 0.5)
+    with pytest.raises(ValueError, match="t must be > 0"):
+        score(x, 0.0)
+    with pytest.raises(ValueError, match="t must be > 0"):
+        score.unchecked(x, *grid_coefficients(mdiff.VP(), 0.0))
+
+
+def test_grid_coefficients_are_the_schedules_values():
+    for schedule in SCHEDULES:
+        ts = mdiff.time_grid(schedule, 400, t_min=1e-8)
+        for t in ts.tolist():
+            m, m1, var = grid_coefficients(schedule, t)
+            assert m == float(schedule.m(torch.tensor(t, dtype=torch.float64)))
+            assert var == float(schedule.sigma(torch.tensor(t, dtype=torch.float64))) ** 2
+            assert m1 == m - 1.0
+
+
+@pytest.mark.parametrize("method", mdiff.sampling.METHODS)
+def test_samplers_lean_path_equals_the_checked_path(method):
+    ve, data = mdiff.VE(sigma0=10.0), mdiff.paper_points()
+    x = mdiff.paper_latents(ve, 200)
+    ts = mdiff.time_grid(ve, 60, t_min=1e-8)
+    for score in (mdiff.tikhonov_score(ve, data, 1e-3), mdiff.empirical_score(ve, data)):
+
+        def checked(x, t, score=score):  # no `unchecked` attribute: every call is checked
+            return score(x, t)
+
+        lean = mdiff.probability_flow(ve, score, x, ts, method=method)
+        slow = mdiff.probability_flow(ve, checked, x, ts, method=method)
+        assert (lean - slow).abs().max() <= 1e-12
+
+
+def test_euler_maruyama_lean_path_equals_the_checked_path():
+    vp, data = mdiff.VP(), mdiff.paper_points()
+    x = vp.prior(100, 2, generator=torch.Generator().manual_seed(0))
+    ts = mdiff.time_grid(vp, 50)
+    score = mdiff.empirical_score(vp, data)
+    runs = [
+        mdiff.euler_maruyama(vp, s, x, ts, generator=torch.Generator().manual_seed(1))
+        for s in (score, lambda x, t: score(x, t))
+    ]
+    assert (runs[0] - runs[1]).abs().max() <= 1e-12
+
+
+def test_sampler_result_is_checked_once():
+    def explode(x, t):
+        return torch.full_like(x, math.inf)
+
+    x = torch.zeros(4, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="the sampler's result must be finite"):
+        mdiff.probability_flow(mdiff.VP(), explode, x, mdiff.time_grid(mdiff.VP(), 3))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_clamp_changes_no_representable_weight(dtype):
+    g = torch.Generator().manual_seed(0)
+    logits = (-torch.rand(30, 500, generator=g, dtype=torch.float64) * 3000).to(dtype)
+    exact = torch.exp((logits - logits.amax(1, keepdim=True)).double())  # float64 reference
+    e, k = K._exp_rest(logits.clone(), 1, False)
+    floor = math.exp(-K._floor(dtype))  # e * tiny: a normal number
+    assert floor > torch.finfo(dtype).tiny
+    keep = exact >= floor
+    keep[torch.arange(30), k] = False  # the anchor itself is set to 0
+    ulps = 4 * torch.finfo(dtype).eps  # the dtype's own exp against float64's, rounded
+    assert torch.allclose(e.double()[keep], exact[keep], rtol=ulps, atol=0)
+    assert (e.double()[~keep] <= floor * (1 + 1e-6)).all()
+    assert (e[torch.arange(30), k] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_small_t_scores_equal_a_float64_reference(dtype):
+    # blocks of N = 300 (past the small layout) at small sigma: the clamped, anchored path
+    g = torch.Generator().manual_seed(0)
+    data = torch.randn(300, 2, generator=g, dtype=torch.float64)
+    ve = mdiff.VE()
+    for t in (1e-3, 1e-5):
+        x = data[:40] + float(ve.sigma(t)) * torch.randn(40, 2, generator=g, dtype=torch.float64)
+        x = x.to(dtype).double()
+        m, var = float(ve.m(t)), float(ve.sigma(t)) ** 2
+        diff = m * data[None] - x[:, None]  # (n, N, d), float64 differences
+        w = torch.softmax(-(diff * diff).sum(-1) / (2 * var), 1)
+        want = (w[:, :, None] * diff).sum(1) / var
+        got = mdiff.empirical_score(ve, data)(x.to(dtype), t).double()
+        err = ((got - want).norm(dim=1) / want.norm(dim=1)).max()
+        assert err < (2e-2 if dtype == torch.float32 else 1e-9)
+
+
+def _image_like(n_data, d, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n_data, d, generator=g), g
+
+
+def test_truncated_path_equals_dense_when_weights_are_one_hot():
+    data, g = _image_like(3000, 256)
+    ve, t = mdiff.VE(), 1e-3
+    x = data[:64] + float(ve.sigma(t)) * torch.randn(64, 256, generator=g)
+    prep = K.prepare(data)
+    m, m1, var = grid_coefficients(ve, t)
+    (_, logits), out = next(K.logit_blocks(prep, x, m, var)), torch.empty_like(x)
+    todo = K.truncated(prep, logits.clone(), x, m, m1, var, out)
+    assert not todo.any()  # every row one-hot: nothing left to the dense path
+    e, k = K._exp_rest(logits.clone(), 1, False)
+    dense, _ = K._combine(prep, e @ prep.ext, k, x, m, m1)
+    assert torch.allclose(out, dense, rtol=1e-5, atol=1e-7 * float(dense.abs().max()))
+    ref = mdiff.empirical_score(ve, data.double())(x.double(), t)
+    got = mdiff.empirical_score(ve, data)(x, t).double()
+    assert ((got - ref).norm(dim=1) / ref.norm(dim=1)).max() < 1e-5
+
+
+def test_truncated_path_falls_back_where_the_tail_carries_weight():
+    data, g = _image_like(2000, 128, seed=1)
+    ve = mdiff.VE()
+    near = data[:8] + 1e-3 * torch.randn(8, 128, generator=g)  # one-hot
+    far = 0.1 * torch.randn(8, 128, generator=g)  # near the centre: weight spread over many
+    x, t = torch.cat([near, far]), 0.375  # sigma^2 = 1 for VE
+    prep = K.prepare(data)
+    m, m1, var = grid_coefficients(ve, t)
+    _, logits = next(K.logit_blocks(prep, x, m, var))
+    out = torch.full_like(x, math.nan)
+    todo = K.truncated(prep, logits.clone(), x, m, m1, var, out)
+    assert not todo[:8].any() and todo[8:].all()
+    ref = mdiff.empirical_score(ve, data.double())(x.double(), t)
+    got = mdiff.empirical_score(ve, data)(x, t).double()  # truncated rows + dense fallback
+    assert torch.isfinite(got).all()
+    assert ((got - ref).norm(dim=1) / ref.norm(dim=1)).max() < 1e-4
+
+
+def test_wide_and_sharp_paths_agree():
+    g = torch.Generator().manual_seed(2)
+    data = torch.randn(200, 3, generator=g, dtype=torch.float64)
+    x = torch.randn(30, 3, generator=g, dtype=torch.float64)
+    prep, vp = K.prepare(data), mdiff.VP()
+    for t in (0.05, 0.3):
+        m, m1, var = grid_coefficients(vp, t)
+        wide, lse_w = K.residual(prep, x, m, m1, var, with_lse=True)
+        blocks = [
+            K._sharp(prep, logits.clone(), x[rows], m, m1, var, False, True)
+            for rows, logits in K.logit_blocks(prep, x, m, var)
+        ]
+        assert torch.allclose(torch.cat([b[0] for b in blocks]), wide, rtol=1e-10, atol=1e-13)
+        assert torch.allclose(torch.cat([b[1] for b in blocks]), lse_w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_data,d", [(20, 2), (300, 2), (300, 130)])
+def test_autograd_through_every_path(n_data, d):
+    g = torch.Generator().manual_seed(3)
+    data = torch.randn(n_data, d, generator=g, dtype=torch.float64)
+    x = (data[:5] + 1e-2 * torch.randn(5, d, generator=g, dtype=torch.float64)).requires_grad_()
+    for t in (1e-4, 0.5):  # sharp and wide regimes
+        score = mdiff.empirical_score(mdiff.VE(), data)
+        (grad,) = torch.autograd.grad(score(x, t).sum(), x)
+        assert torch.isfinite(grad).all()
+    # the score is minus the Hessian of the log-density's gradient: check against autograd
+    t = 0.2
+    dens = mdiff.empirical_log_density(mdiff.VE(), data, x, t).sum()
+    (want,) = torch.autograd.grad(dens, x)
+    assert torch.allclose(mdiff.empirical_score(mdiff.VE(), data)(x, t), want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=["VP", "VE"])
+def test_float32_score_is_accurate_near_the_data(schedule):
+    data, g = mdiff.paper_points(), torch.Generator().manual_seed(0)
+    for t in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0):
+        m, s = float(schedule.m(t)), float(schedule.sigma(t))
+        idx = torch.randint(20, (2000,), generator=g)
+        x = (m * data[idx] + s * torch.randn(2000, 2, generator=g, dtype=torch.float64)).float()
+        for score in (mdiff.empirical_score, lambda a, b: mdiff.tikhonov_score(a, b, 1e-3)):
+            want = score(schedule, data)(x.double(), t)
+            got = score(schedule, data)(x, t).double()
+            err = ((got - want).norm(dim=1) / want.norm(dim=1)).max().item()
+            assert err <= 1e-3, (t, err)
