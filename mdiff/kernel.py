@@ -221,6 +221,12 @@ def _combine(prep: Prepared, sums: Tensor, k: Tensor, x: Tensor, m, m1):
     return torch.addcdiv(anchor, corr, s + 1, value=m), anchor
 
 
+def _centred(prep: Prepared, sums: Tensor, x: Tensor, m) -> Tensor:
+    """``m xbar - x`` from ``sums = [sum_n e_n (y_n - mu), sum_n e_n]`` ``(r, d + 1)``, the plain
+    centred form (accurate where sigma is not small against the data, or in float64)."""
+    return m * (sums[:, :-1] / sums[:, -1:] + prep.mu) - x
+
+
 def _anchor(y: Tensor, x: Tensor, m1) -> Tensor:
     """``m y - x = (y - x) + (m - 1) y``: no rounding of ``m`` near 1 (``m1`` float or column)."""
     return torch.addcmul(y - x, m1, y) if isinstance(m1, Tensor) else torch.add(y - x, y, alpha=m1)
@@ -235,6 +241,44 @@ def _lse(res_anchor: Tensor, s: Tensor, var) -> Tensor:
     return (torch.log1p(s) - (res_anchor * res_anchor).sum(1, keepdim=True) / (2 * var))[:, 0]
 
 
+#: The direct form (:func:`_direct`) is used up to ``N d <= _DIRECT_WIDTH`` and ``n N d <=
+#: _DIRECT_ELEMENTS`` (2 MB in float32): there a call costs its operations' fixed costs, not flops.
+_DIRECT_WIDTH, _DIRECT_ELEMENTS = 128, 1 << 19
+
+
+def _direct(y: Tensor, x: Tensor, m1, var, tracked: bool, with_lse: bool):
+    """:func:`residual` for tiny float32 problems: ``sum_n w_n (m y_n - x)`` from the differences
+    ``m y_n - x = (y_n - x) + (m - 1) y_n`` laid out ``(d, N, n)`` (reductions over the outer axes,
+    vectorised along ``n``), ``w = softmax(-|m y_n - x|^2 / (2 var))``: no product, no
+    cancellation (every term is small where the result is), about ten operations in all."""
+    yc = y.T.contiguous()[:, :, None]  # (d, N, 1): contiguous, so that diff is laid out (d, N, n)
+    m1, var = (v.T if isinstance(v, Tensor) else v for v in (m1, var))  # (1, n) rows or floats
+    diff = yc - x.T[:, None, :]  # (d, N, n): y_n - x
+    diff = diff.addcmul_(yc, m1) if isinstance(m1, Tensor) else diff.add_(yc, alpha=m1)
+    logits = (diff * diff).sum(0)  # (N, n)
+    logits = logits * (-0.5 / var) if tracked else logits.mul_(-0.5 / var)
+    if with_lse:
+        lse = torch.logsumexp(logits, 0)  # (n,)
+        w = torch.exp(logits - lse)
+    else:
+        lse, w = None, torch.softmax(logits, 0)
+    weighted = diff * w if tracked else diff.mul_(w)  # (d, N, n)
+    return weighted.sum(1).T.contiguous(), lse
+
+
+def _tiny(prep: Prepared, x: Tensor) -> bool:
+    """``N d <= _DIRECT_WIDTH`` and ``n N d <= _DIRECT_ELEMENTS``: :func:`_direct` is the faster."""
+    (n, d), n_data = x.shape, prep.table.shape[1]
+    return n_data * d <= _DIRECT_WIDTH and n * n_data * d <= _DIRECT_ELEMENTS
+
+
+def _direct_finer(fine: Tensor, x: Tensor, m1, var, tracked: bool, with_lse: bool):
+    """:func:`_direct` on finer-dtype data ``fine``, in their dtype; returned in ``x``'s."""
+    m1, var = (_part_to(v, fine.dtype) for v in (m1, var))
+    res, lse = _direct(fine, x.to(fine.dtype), m1, var, tracked, with_lse)
+    return res.to(x.dtype), (lse.to(x.dtype) if with_lse else None)
+
+
 def _small(prep: Prepared, x: Tensor, m, m1, var, tracked: bool, with_lse: bool):
     """:func:`residual` for small ``N``: logits ``(N, n)`` from one ``addmm``, one block."""
     xc = x - m * prep.mu  # (n, d)
@@ -246,7 +290,7 @@ def _small(prep: Prepared, x: Tensor, m, m1, var, tracked: bool, with_lse: bool)
     if x.dtype == torch.float64 and prep.source is None and not with_lse:  # no anchor needed
         e, _ = _exp_rest(logits, 0, tracked, anchor=False)
         sums = (prep.ext.T @ e).T  # (n, d + 1): [sum e (y - mu), sum e]
-        return m * (sums[:, :-1] / sums[:, -1:] + prep.mu) - x, None
+        return _centred(prep, sums, x, m), None
     e, k = _exp_rest(logits, 0, tracked)
     sums = (prep.ext.T @ e).T  # (n, d + 1): [S, s]
     res, anchor = _combine(prep, sums, k, x, m, m1)
@@ -259,11 +303,16 @@ def residual(prep: Prepared, x: Tensor, m, m1, var, bias: Bias | None = None, wi
     ``w = softmax(l)``, ``l_n = -|x - m y_n|^2 / (2 var)``; ``m``, ``m1 = m - 1``, ``var``: floats
     or ``(n, 1)`` columns; ``lse`` is None unless ``with_lse``. The logits of :func:`logit_blocks`
     (one product), exponentiated relative to each row's top (:func:`_exp_rest`), summed by one
-    product with ``[y - mu, 1]``, combined by :func:`_combine`; for ``N <= _SMALL_N`` (no
-    ``bias``) in one block laid out ``(N, n)``.
-    """
+    product with ``[y - mu, 1]``, combined by :func:`_combine`. Without ``bias``: for tiny
+    float32 problems (:func:`_tiny`) by :func:`_direct`; else for ``N <= _SMALL_N`` in one block
+    laid out ``(N, n)`` (float64 keeps it for tiny problems too: on one thread it is the faster
+    for the samplers' 1000 points, and exact centred data keep a symmetry of the data exact)."""
     tracked = _tracked(x, m, m1, var, prep.table)
     var = _safe(var, x)
+    if bias is None and x.dtype != torch.float64 and _tiny(prep, x):
+        if prep.source is None:
+            return _direct(prep.data, x, m1, var, tracked, with_lse)
+        return _direct_finer(prep.source, x, m1, var, tracked, with_lse)
     if bias is None and prep.table.shape[1] <= _SMALL_N:
         return _small(prep, x, m, m1, var, tracked, with_lse)
     if _wide(prep, x, m, var):  # the plain posterior mean is accurate and fast here
@@ -287,7 +336,7 @@ def _sharp(prep: Prepared, logits: Tensor, x: Tensor, m, m1, var, tracked, with_
     if x.shape[1] < _TOPK_MIN_D and not with_lse:
         e, _ = _exp_rest(logits, 1, tracked, anchor=False)
         sums = e @ prep.ext  # (r, d + 1): [sum e (y - mu), sum e]
-        return m * (sums[:, :-1] / sums[:, -1:] + prep.mu) - x, None
+        return _centred(prep, sums, x, m), None
     out, todo = torch.full_like(x, math.nan), torch.ones(len(x), dtype=torch.bool, device=x.device)
     if x.shape[1] >= _TOPK_MIN_D and not (with_lse or tracked):
         todo = truncated(prep, logits, x, m, m1, var, out)

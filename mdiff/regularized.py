@@ -9,19 +9,7 @@ from torch import Tensor
 from . import _checks as check
 from ._checks import Score
 from .kernel import nonsingular, prepared_like, residual
-from .schedules import coefficients
-
-
-def _checked(schedule, data: Tensor, unchecked) -> Score:
-    """``score(x, t)``: checks ``x`` and ``t``, then ``unchecked(x, m, m - 1, sigma^2)``, which the
-    samplers call directly (as ``score.unchecked``) with coefficients computed once per run."""
-
-    def score(x: Tensor, t) -> Tensor:
-        check.points(x, data.shape[1])
-        return unchecked(x, *coefficients(schedule, x, t))
-
-    score.unchecked = unchecked
-    return score
+from .scores import _checked
 
 
 def tikhonov_score(schedule, data: Tensor, c: float) -> Score:

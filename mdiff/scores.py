@@ -69,6 +69,18 @@ def denoiser(schedule, data: Tensor, x: Tensor, t) -> Tensor:
     return posterior_mean(prepare(data.to(dtype=x.dtype, device=x.device)), x, m, var)[0]
 
 
+def _checked(schedule, data: Tensor, unchecked) -> Score:
+    """``score(x, t)``: checks ``x`` and ``t``, then ``unchecked(x, m, m - 1, sigma^2)``, which the
+    samplers call directly (as ``score.unchecked``) with coefficients computed once per run."""
+
+    def score(x: Tensor, t) -> Tensor:
+        check.points(x, data.shape[1])
+        return unchecked(x, *coefficients(schedule, x, t))
+
+    score.unchecked = unchecked
+    return score
+
+
 def empirical_score(schedule, data: Tensor) -> Score:
     """Score of the time-dependent Gaussian mixture ``p_t^N = (1/N) sum_n N(m y_n, sigma^2 I)``.
 
@@ -84,12 +96,7 @@ def empirical_score(schedule, data: Tensor) -> Score:
     def unchecked(x: Tensor, m, m1, var) -> Tensor:  # the samplers' entry: checked once per run
         return residual(prepared_like(cache, data, x), x, m, m1, nonsingular(var))[0] / var
 
-    def score(x: Tensor, t) -> Tensor:
-        check.points(x, data.shape[1])
-        return unchecked(x, *coefficients(schedule, x, t))
-
-    score.unchecked = unchecked
-    return score
+    return _checked(schedule, data, unchecked)
 
 
 def empirical_log_density(schedule, data: Tensor, x: Tensor, t) -> Tensor:
@@ -236,9 +243,4 @@ def conditional_empirical_score(
         bias = _conditional_bias(sq, n_y > 1, joint, m, nonsingular(var))
         return residual(prepared_like(cache, data_x, x), x, m, m1, var, bias)[0] / var
 
-    def score(x: Tensor, t) -> Tensor:
-        check.points(x, data_x.shape[1])
-        return unchecked(x, *coefficients(schedule, x, t))
-
-    score.unchecked = unchecked
-    return score
+    return _checked(schedule, data_x, unchecked)

@@ -216,3 +216,78 @@ def test_float32_score_is_accurate_near_the_data(schedule):
             got = score(schedule, data)(x, t).double()
             err = ((got - want).norm(dim=1) / want.norm(dim=1)).max().item()
             assert err <= 1e-3, (t, err)
+
+
+def _reference(data, x, m1, var):
+    """``sum_n w_n (m y_n - x)``, ``log sum_n exp(l_n)`` in float64 from ``(n, N, d)`` differences
+    ``m y_n - x = (y_n - x) + (m - 1) y_n`` (a rounded ``m`` costs digits where the sum is tiny)."""
+    y = data.double()[None]  # (1, N, d)
+    diff = (y - x.double()[:, None]) + m1 * y  # (n, N, d)
+    logits = -(diff * diff).sum(-1) / (2 * var)  # (n, N)
+    w = torch.softmax(logits, 1)
+    return (w[:, :, None] * diff).sum(1), torch.logsumexp(logits, 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_direct_form_is_taken_for_tiny_float32_problems_and_is_accurate(monkeypatch, dtype):
+    calls, real = [], K._direct
+    monkeypatch.setattr(K, "_direct", lambda *a, **k: calls.append(1) or real(*a, **k))
+    data, g = mdiff.paper_points(dtype), torch.Generator().manual_seed(1)
+    vp = mdiff.VP()
+    for t in (1e-6, 1e-3, 0.3, 1.0):
+        m, m1, var = grid_coefficients(vp, t)
+        x = m * data.repeat(10, 1) + var**0.5 * torch.randn(200, 2, generator=g).to(dtype)
+        prep = K.prepare(data)
+        res, lse = K.residual(prep, x, m, m1, var, with_lse=True)
+        want, want_lse = _reference(data, x, m1, var)
+        rel = ((res.double() - want).norm(dim=1) / want.norm(dim=1)).max()
+        assert rel < (1e-5 if dtype == torch.float32 else 1e-9), (t, rel)  # float64: plain
+        tol = 1e-5 if dtype == torch.float32 else 1e-12
+        assert torch.allclose(lse.double(), want_lse, rtol=tol, atol=tol)
+        assert res.is_contiguous() and res.dtype == dtype and res.shape == x.shape
+    assert len(calls) == (4 if dtype == torch.float32 else 0)  # float64: the (N, n) product
+    # past its limits (n N d > _DIRECT_ELEMENTS, or N d > _DIRECT_WIDTH) it is not taken
+    big = torch.zeros(K._DIRECT_ELEMENTS // 40 + 1, 2, dtype=dtype)
+    K.residual(K.prepare(data), big, 1.0, 0.0, 0.5)
+    wide = torch.randn(20, 7, generator=g).to(dtype)  # N d = 140
+    K.residual(K.prepare(wide), wide[:5], 1.0, 0.0, 0.5)
+    assert len(calls) == (4 if dtype == torch.float32 else 0)
+
+
+def test_the_direct_form_with_per_row_coefficients_and_finer_data():
+    data64, g = mdiff.paper_points(), torch.Generator().manual_seed(2)
+    ve = mdiff.VE()
+    ts = torch.logspace(-6, 0, 50, dtype=torch.float64)
+    x = data64.repeat(3, 1)[:50] + ve.sigma(ts)[:, None] * torch.randn(50, 2, generator=g)
+    for data in (data64, data64.float()):  # float64 data give a float32 score their digits
+        score = mdiff.empirical_score(ve, data)
+        got = score(x.float(), ts.float()).double()
+        want = mdiff.empirical_score(ve, data.double())(x.float().double(), ts)
+        rel = ((got - want).norm(dim=1) / want.norm(dim=1)).max()
+        assert rel < 1e-5, rel
+
+
+def test_autograd_through_the_direct_form_equals_the_small_layout(monkeypatch):
+    data, g = mdiff.paper_points(torch.float32), torch.Generator().manual_seed(4)
+    x = (data[:6] + 0.05 * torch.randn(6, 2, generator=g)).requires_grad_()
+    grads, calls, real = [], [], K._direct
+    monkeypatch.setattr(K, "_direct", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for width in (K._DIRECT_WIDTH, 0):  # the direct form, then the (N, n) product layout
+        monkeypatch.setattr(K, "_DIRECT_WIDTH", width)
+        score = mdiff.smoothed_score(mdiff.VP(), data, 0.1)
+        t = torch.full((6,), 0.05)
+        grads.append(torch.autograd.grad((score(x, t) ** 2).sum(), x)[0])
+    assert len(calls) == 1
+    assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-3)
+
+
+def test_the_float64_direct_form_keeps_a_symmetry_of_the_data_bit_for_bit():
+    # four points (+-1, 0), (0, +-1): the reflection across a diagonal permutes them, so a point
+    # on the diagonal has a score on it (chapter 4's symmetry lines rest on this)
+    ve, data = mdiff.VE(), mdiff.four_points()
+    u = torch.linspace(-2.1, 2.1, 41, dtype=torch.float64)
+    score = mdiff.empirical_score(ve, data)
+    for x in (torch.stack([u, u], 1), torch.stack([u, -u], 1)):
+        for t in (1.0, 1e-2, 1e-5):
+            s = score(x, t)
+            assert torch.equal(s[:, 0].abs(), s[:, 1].abs()), t
