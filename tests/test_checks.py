@@ -158,3 +158,22 @@ def test_time_grid_honours_t_min_for_both_spacings(schedule):
     assert torch.allclose(uniform[:-1], torch.linspace(1.0, 0.1, 10, dtype=torch.float64))
     raises("t_min must lie in", mdiff.time_grid, schedule, 10, t_min=0.0)
     raises("t_min must lie in", mdiff.time_grid, schedule, 10, t_min=1e-3, t_end=1e-2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("n", [3, 20001])  # NumPy's view (small CPU float32/64) and torch's
+def test_finiteness_is_checked_on_every_path(dtype, n):
+    from mdiff import _checks as check
+
+    x = torch.zeros(n, 2, dtype=dtype)
+    check.finite(x, "x")
+    check.finite(x.T, "x")  # a non-contiguous view
+    for bad in (math.nan, math.inf, -math.inf):
+        y = x.clone()
+        y[-1, 1] = bad
+        with pytest.raises(ValueError, match=r"^x must be finite \(found NaN or inf\)$"):
+            check.finite(y, "x")
+        with pytest.raises(ValueError, match=r"^x must be finite"):
+            check.finite(y.T[:, (n - 1) % 2 :: 2], "x")  # strided; the bad entry at n - 1 is kept
+    z = torch.zeros(4, 2, dtype=dtype, requires_grad=dtype.is_floating_point)
+    check.finite(z, "x")  # a tensor that requires grad
