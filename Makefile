@@ -19,6 +19,12 @@ NBVAL := $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg
 LINT_PATHS := $(wildcard mdiff tools tests benchmarks chapters _ext)
 export PYTHONHASHSEED := 0
+# oneDNN (PyTorch's CPU convolutions) picks its kernels by the CPU's instruction set: AVX-512
+# and AVX2 round float32 sums differently, so the U-Net's samples (results/E9.csv, chapter 10)
+# would differ in their last printed digit between machines. Capped at AVX2, every x86-64
+# machine with AVX2 computes the same numbers (tools/long_runs.py and tests/conftest.py set
+# the same default when run directly).
+export ONEDNN_MAX_CPU_ISA ?= AVX2
 
 # PyTorch, CPU-only by default. requirements.txt pins torch (torch==X.Y.Z, the one pin read
 # here). On Linux, PyPI's wheel of that version is the CUDA build (a ~0.9 GB wheel that pulls

@@ -47,14 +47,14 @@ def finite(value: Tensor, name: str) -> None:
     """No NaN or inf in ``value`` (checked in row blocks of at most 4 MB of booleans)."""
     view = _numpy_view(value)
     if view is not None:
-        if not np.isfinite(view).all():
-            raise ValueError(f"{name} must be finite (found NaN or inf)")
-        return
-    if value.numel() <= _FINITE_BLOCK:  # one block: no split
-        blocks = [value]
+        ok = bool(np.isfinite(view).all())
     else:
-        blocks = value.split(max(1, _FINITE_BLOCK // max(1, value[0].numel())))
-    if not all(torch.isfinite(block).all() for block in blocks):
+        if value.numel() <= _FINITE_BLOCK:  # one block: no split
+            blocks = [value]
+        else:
+            blocks = value.split(max(1, _FINITE_BLOCK // max(1, value[0].numel())))
+        ok = all(torch.isfinite(block).all() for block in blocks)
+    if not ok:
         raise ValueError(f"{name} must be finite (found NaN or inf)")
 
 

@@ -26,8 +26,9 @@ class Prepared(NamedTuple):
     """Training set stored once per score: centre ``mu``, ``table = [|y - mu|^2; (y - mu)^T]``
     ``(d + 1, N)``, its view ``centred = table[1:].T`` ``(N, d)``, the uncentred ``data``,
     ``ext = [y - mu, 1]`` ``(N, d + 1)`` (one product: ``sum_n e_n (y_n - mu)`` and ``sum_n e_n``;
-    ``table``, ``ext`` view one ``(d + 2, N)`` array) and ``source``, finer-dtype data as given
-    (float64 data keep their digits in a float32 score's anchor), else None."""
+    ``table``, ``ext`` view one ``(d + 2, N)`` array), ``source``, finer-dtype data as given
+    (float64 data keep their digits in a float32 score's anchor), else None, and ``columns``,
+    the data feature-major ``(d, N, 1)`` for :func:`_direct` when ``N d <= _DIRECT_WIDTH``."""
 
     mu: Tensor
     centred: Tensor
@@ -35,6 +36,7 @@ class Prepared(NamedTuple):
     data: Tensor
     ext: Tensor
     source: Tensor | None = None
+    columns: Tensor | None = None
 
 
 def _tracked(*tensors: Tensor) -> bool:
@@ -56,7 +58,8 @@ def prepare(data: Tensor) -> Prepared:
         full[0] = torch.einsum("dn,dn->n", full[1 : d + 1], full[1 : d + 1])  # no (d, N) temporary
         full[d + 1] = 1
     full = full.contiguous()
-    return Prepared(mu, full[1 : d + 1].T, full[: d + 1], data, full[1:].T)
+    columns = _columns(data) if N * d <= _DIRECT_WIDTH and not _tracked(data) else None
+    return Prepared(mu, full[1 : d + 1].T, full[: d + 1], data, full[1:].T, columns=columns)
 
 
 def prepared_like(cache: dict, data: Tensor, x: Tensor) -> Prepared:
@@ -175,6 +178,22 @@ def _floor(dtype) -> float:
     return -math.log(torch.finfo(dtype).tiny) - 1.0
 
 
+def _softmax_floored(logits: Tensor, tracked: bool) -> Tensor:
+    """Float32 row softmax with every logit raised to at least ``top - F``, ``F = -log(tiny) / 2``
+    (43.7): no weight underflows to a subnormal number, which slows the softmax and the product
+    after it about twofold when most logits lie far below the top (small sigma). A raised weight
+    is at most ``sqrt(tiny) = 1.1e-19`` of the top's, so ``N`` of them move the result by at most
+    ``N sqrt(tiny)`` relative: below float32's rounding for any ``N`` under ``5e11``."""
+    floor = logits.amax(1, keepdim=True) - _SOFT_FLOOR  # (r, 1)
+    if tracked:  # autograd: no in-place operations
+        return torch.softmax(torch.maximum(logits, floor), 1)
+    return torch.softmax(logits.clamp_min_(floor), 1, out=logits)
+
+
+#: ``F`` of :func:`_softmax_floored`: ``-log(tiny) / 2`` for float32.
+_SOFT_FLOOR = -math.log(torch.finfo(torch.float32).tiny) / 2
+
+
 def _part(value, rows: slice):
     return value[rows] if isinstance(value, Tensor) else value
 
@@ -246,24 +265,33 @@ def _lse(res_anchor: Tensor, s: Tensor, var) -> Tensor:
 _DIRECT_WIDTH, _DIRECT_ELEMENTS = 128, 1 << 19
 
 
-def _direct(y: Tensor, x: Tensor, m1, var, tracked: bool, with_lse: bool):
+def _columns(y: Tensor) -> Tensor:
+    """``y`` ``(N, d)`` feature-major ``(d, N, 1)``, contiguous: ``y_n - x`` is then laid out
+    ``(d, N, n)`` (a strided ``y.T`` there makes :func:`_direct` several times slower)."""
+    return y.T.contiguous()[:, :, None]
+
+
+def _direct(y: Tensor, x: Tensor, m1, var, tracked: bool, with_lse: bool, columns=None):
     """:func:`residual` for tiny float32 problems: ``sum_n w_n (m y_n - x)`` from the differences
     ``m y_n - x = (y_n - x) + (m - 1) y_n`` laid out ``(d, N, n)`` (reductions over the outer axes,
     vectorised along ``n``), ``w = softmax(-|m y_n - x|^2 / (2 var))``: no product, no
-    cancellation (every term is small where the result is), about ten operations in all."""
-    yc = y.T.contiguous()[:, :, None]  # (d, N, 1): contiguous, so that diff is laid out (d, N, n)
+    cancellation (every term is small where the result is), about ten operations in all.
+    ``columns``: :func:`_columns` of ``y`` if already made (:class:`Prepared`)."""
+    yc = _columns(y) if columns is None else columns  # (d, N, 1)
     m1, var = (v.T if isinstance(v, Tensor) else v for v in (m1, var))  # (1, n) rows or floats
-    diff = yc - x.T[:, None, :]  # (d, N, n): y_n - x
-    diff = diff.addcmul_(yc, m1) if isinstance(m1, Tensor) else diff.add_(yc, alpha=m1)
-    logits = (diff * diff).sum(0)  # (N, n)
+    diff = yc - x.T.unsqueeze(1)  # (d, N, n): y_n - x
+    if isinstance(m1, Tensor):
+        diff = diff.addcmul_(yc, m1)
+    elif m1 != 0:  # m = 1 (VE): (m - 1) y_n is zero
+        diff = diff.add_(yc, alpha=m1)
+    logits = torch.linalg.vecdot(diff, diff, dim=0)  # (N, n): |m y_n - x|^2
     logits = logits * (-0.5 / var) if tracked else logits.mul_(-0.5 / var)
     if with_lse:
         lse = torch.logsumexp(logits, 0)  # (n,)
         w = torch.exp(logits - lse)
     else:
         lse, w = None, torch.softmax(logits, 0)
-    weighted = diff * w if tracked else diff.mul_(w)  # (d, N, n)
-    return weighted.sum(1).T.contiguous(), lse
+    return torch.linalg.vecdot(diff, w, dim=1).T.contiguous(), lse  # sum over n: (n, d)
 
 
 def _tiny(prep: Prepared, x: Tensor) -> bool:
@@ -311,7 +339,7 @@ def residual(prep: Prepared, x: Tensor, m, m1, var, bias: Bias | None = None, wi
     var = _safe(var, x)
     if bias is None and x.dtype != torch.float64 and _tiny(prep, x):
         if prep.source is None:
-            return _direct(prep.data, x, m1, var, tracked, with_lse)
+            return _direct(prep.data, x, m1, var, tracked, with_lse, prep.columns)
         return _direct_finer(prep.source, x, m1, var, tracked, with_lse)
     if bias is None and prep.table.shape[1] <= _SMALL_N:
         return _small(prep, x, m, m1, var, tracked, with_lse)
@@ -334,7 +362,10 @@ def _sharp(prep: Prepared, logits: Tensor, x: Tensor, m, m1, var, tracked, with_
     exact with the anchor; for small ``d`` (the product's logits limit the accuracy there, not the
     centring) and no ``lse``, the clamped exponentials normalised by the product's ``sum e``."""
     if x.shape[1] < _TOPK_MIN_D and not with_lse:
-        e, _ = _exp_rest(logits, 1, tracked, anchor=False)
+        if x.dtype == torch.float32:
+            e = _softmax_floored(logits, tracked)
+        else:  # float64 keeps its stored results bit for bit
+            e, _ = _exp_rest(logits, 1, tracked, anchor=False)
         sums = e @ prep.ext  # (r, d + 1): [sum e (y - mu), sum e]
         return _centred(prep, sums, x, m), None
     out, todo = torch.full_like(x, math.nan), torch.ones(len(x), dtype=torch.bool, device=x.device)

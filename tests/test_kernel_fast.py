@@ -114,6 +114,40 @@ def test_the_clamp_changes_no_representable_weight(dtype):
     assert (e[torch.arange(30), k] == 0).all()
 
 
+def test_the_float32_floored_softmax_keeps_every_weight_normal_and_moves_none_above_the_floor():
+    g = torch.Generator().manual_seed(0)
+    logits = (-torch.rand(30, 5000, generator=g, dtype=torch.float64) * 3000).to(torch.float32)
+    exact = torch.softmax(logits.double(), 1)  # float64 reference of the same logits
+    for tracked in (False, True):
+        w = K._softmax_floored(logits.clone(), tracked).double()
+        assert (w >= torch.finfo(torch.float32).tiny).all()  # no subnormal, no zero
+        top = exact.amax(1, keepdim=True)
+        keep = exact >= top * math.exp(-K._SOFT_FLOOR)  # untouched by the floor
+        # float32's exp(l - top): the difference rounds to eps |l - top|, the exponential to ulps
+        arg = (logits.double() - logits.double().amax(1, keepdim=True)).abs()
+        rel = (w - exact).abs() / exact / (1 + arg)
+        assert (rel[keep] < 4 * torch.finfo(torch.float32).eps).all()
+        raised = w.masked_fill(keep, 0).sum(1, keepdim=True)  # what the floor added
+        assert (raised <= 5000 * math.exp(-K._SOFT_FLOOR) * top).all()
+        assert (raised < torch.finfo(torch.float32).eps * top).all()  # below the rounding
+
+
+def test_the_prepared_columns_and_the_ve_shortcut_leave_the_direct_form_unchanged():
+    g = torch.Generator().manual_seed(1)
+    data, x = torch.randn(20, 2, generator=g), torch.randn(200, 2, generator=g)
+    prep = K.prepare(data)
+    assert prep.columns is not None and prep.columns.is_contiguous()
+    assert torch.equal(prep.columns[:, :, 0], data.T)
+    assert K.prepare(torch.randn(200, 2, generator=g)).columns is None  # past _DIRECT_WIDTH
+    plain = K._direct(data, x, 0.0, 0.3, False, True)
+    for got in (
+        K._direct(data, x, 0.0, 0.3, False, True, prep.columns),  # cached columns
+        # per-row columns with m - 1 = 0
+        K._direct(data, x, torch.zeros(200, 1), torch.full((200, 1), 0.3), False, True),
+    ):
+        assert torch.equal(got[0], plain[0]) and torch.equal(got[1], plain[1])
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_small_t_scores_equal_a_float64_reference(dtype):
     # blocks of N = 300 (past the small layout) at small sigma: the clamped, anchored path
@@ -241,7 +275,8 @@ def test_the_direct_form_is_taken_for_tiny_float32_problems_and_is_accurate(monk
         res, lse = K.residual(prep, x, m, m1, var, with_lse=True)
         want, want_lse = _reference(data, x, m1, var)
         rel = ((res.double() - want).norm(dim=1) / want.norm(dim=1)).max()
-        assert rel < (1e-5 if dtype == torch.float32 else 1e-9), (t, rel)  # float64: plain
+        # float32: the direct form; float64: the (N, n) product
+        assert rel < (1e-5 if dtype == torch.float32 else 1e-9), (t, rel)
         tol = 1e-5 if dtype == torch.float32 else 1e-12
         assert torch.allclose(lse.double(), want_lse, rtol=tol, atol=tol)
         assert res.is_contiguous() and res.dtype == dtype and res.shape == x.shape
@@ -281,7 +316,7 @@ def test_autograd_through_the_direct_form_equals_the_small_layout(monkeypatch):
     assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-3)
 
 
-def test_the_float64_direct_form_keeps_a_symmetry_of_the_data_bit_for_bit():
+def test_the_float64_score_keeps_a_symmetry_of_the_data_bit_for_bit():
     # four points (+-1, 0), (0, +-1): the reflection across a diagonal permutes them, so a point
     # on the diagonal has a score on it (chapter 4's symmetry lines rest on this)
     ve, data = mdiff.VE(), mdiff.four_points()

@@ -26,6 +26,7 @@ import importlib
 import io
 import json
 import multiprocessing
+import os
 import platform
 import subprocess
 import sys
@@ -35,6 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
+# oneDNN's convolutions capped at AVX2 (as the Makefile does): the U-Net runs then give the same
+# numbers on AVX-512 machines too. oneDNN reads this at its first convolution, and the task
+# processes inherit it.
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 COLUMNS = ["experiment", "variant", "steps", "tol", "fraction"]
 #: Modules whose ``TASKS`` list adds experiments (imported only if they exist).
 MODULES = ["tools.long_runs", "tools.long_runs_images", "tools.long_runs_generalization"]

@@ -65,15 +65,25 @@ def lab(tmp_path_factory):
 
 
 def test_lab_renders_the_chapters_myst(lab, browser):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         page.goto(f"{lab}/lab/tree/{CHAPTER}?token={TOKEN}", timeout=180_000)
         page.wait_for_selector(".jp-MarkdownCell", timeout=180_000)
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.jp-MarkdownCell')]"
-            ".some(c => /Exercise/.test(c.innerText))",
-            timeout=180_000,
-        )
+        # jupyterlab-myst renders cell by cell: the "Exercises" heading can be in the page
+        # while the exercise cells below it are still empty. Wait for what is asserted (an
+        # exercise with its title, a theorem), and on a timeout read the page as it stands
+        # so that the assertions below say what was missing.
+        try:
+            page.wait_for_function(
+                "() => { const t = [...document.querySelectorAll('.jp-MarkdownCell')]"
+                ".map(c => c.innerText).join('\\n');"
+                " return /Exercise \\d+ \\(/.test(t) && /Theorem \\d+/.test(t); }",
+                timeout=180_000,
+            )
+        except PlaywrightTimeout:
+            pass
         texts = page.eval_on_selector_all(
             ".jp-MarkdownCell", "cells => cells.map(c => c.innerText)"
         )
