@@ -21,9 +21,9 @@ LINT_PATHS := $(wildcard mdiff tools tests benchmarks chapters _ext)
 export PYTHONHASHSEED := 0
 # oneDNN (PyTorch's CPU convolutions) picks its kernels by the CPU's instruction set: AVX-512
 # and AVX2 round float32 sums differently, so the U-Net's samples (results/E9.csv, chapter 10)
-# would differ in their last printed digit between machines. Capped at AVX2, every x86-64
-# machine with AVX2 computes the same numbers (tools/long_runs.py and tests/conftest.py set
-# the same default when run directly).
+# would differ in their last printed digit between machines. Capped at AVX2, an AVX-512
+# machine computes what an AVX2 one does (checked: the E9 prefix rerun matches the stored rows
+# on both; tools/long_runs.py and tests/conftest.py set the same default when run directly).
 export ONEDNN_MAX_CPU_ISA ?= AVX2
 
 # PyTorch, CPU-only by default. requirements.txt pins torch (torch==X.Y.Z, the one pin read

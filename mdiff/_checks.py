@@ -48,11 +48,10 @@ def finite(value: Tensor, name: str) -> None:
     view = _numpy_view(value)
     if view is not None:
         ok = bool(np.isfinite(view).all())
+    elif value.numel() <= _FINITE_BLOCK:  # one block: no split
+        ok = bool(torch.isfinite(value).all())
     else:
-        if value.numel() <= _FINITE_BLOCK:  # one block: no split
-            blocks = [value]
-        else:
-            blocks = value.split(max(1, _FINITE_BLOCK // max(1, value[0].numel())))
+        blocks = value.split(max(1, _FINITE_BLOCK // max(1, value[0].numel())))
         ok = all(torch.isfinite(block).all() for block in blocks)
     if not ok:
         raise ValueError(f"{name} must be finite (found NaN or inf)")

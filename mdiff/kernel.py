@@ -178,6 +178,10 @@ def _floor(dtype) -> float:
     return -math.log(torch.finfo(dtype).tiny) - 1.0
 
 
+#: ``F`` of :func:`_softmax_floored`: ``-log(tiny) / 2`` for float32.
+_SOFT_FLOOR = -math.log(torch.finfo(torch.float32).tiny) / 2
+
+
 def _softmax_floored(logits: Tensor, tracked: bool) -> Tensor:
     """Float32 row softmax with every logit raised to at least ``top - F``, ``F = -log(tiny) / 2``
     (43.7): no weight underflows to a subnormal number, which slows the softmax and the product
@@ -188,10 +192,6 @@ def _softmax_floored(logits: Tensor, tracked: bool) -> Tensor:
     if tracked:  # autograd: no in-place operations
         return torch.softmax(torch.maximum(logits, floor), 1)
     return torch.softmax(logits.clamp_min_(floor), 1, out=logits)
-
-
-#: ``F`` of :func:`_softmax_floored`: ``-log(tiny) / 2`` for float32.
-_SOFT_FLOOR = -math.log(torch.finfo(torch.float32).tiny) / 2
 
 
 def _part(value, rows: slice):
