@@ -22,13 +22,24 @@ _DATA_FRACTION = 0.25
 Bias = Callable[[slice, Tensor], None]
 
 
+class Slabs(NamedTuple):
+    """The data sorted along their widest coordinate ``axis`` (:func:`_windowed`): ``keys``
+    ``(N,)`` that coordinate in increasing order, ``columns`` ``(d, N)`` the sorted data,
+    feature-major."""
+
+    axis: int
+    keys: Tensor
+    columns: Tensor
+
+
 class Prepared(NamedTuple):
     """Training set stored once per score: centre ``mu``, ``table = [|y - mu|^2; (y - mu)^T]``
     ``(d + 1, N)``, its view ``centred = table[1:].T`` ``(N, d)``, the uncentred ``data``,
     ``ext = [y - mu, 1]`` ``(N, d + 1)`` (one product: ``sum_n e_n (y_n - mu)`` and ``sum_n e_n``;
     ``table``, ``ext`` view one ``(d + 2, N)`` array), ``source``, finer-dtype data as given
     (float64 data keep their digits in a float32 score's anchor), else None, and ``columns``,
-    the data feature-major ``(d, N, 1)`` for :func:`_direct` when ``N d <= _DIRECT_WIDTH``."""
+    the data feature-major ``(d, N, 1)`` for :func:`_direct` when ``N d <= _DIRECT_WIDTH``, and
+    ``slabs`` (:class:`Slabs`) for float32 data with ``d <= _SLAB_MAX_D``, ``N >= _SLAB_MIN_N``."""
 
     mu: Tensor
     centred: Tensor
@@ -37,6 +48,7 @@ class Prepared(NamedTuple):
     ext: Tensor
     source: Tensor | None = None
     columns: Tensor | None = None
+    slabs: Slabs | None = None
 
 
 def _tracked(*tensors: Tensor) -> bool:
@@ -59,7 +71,29 @@ def prepare(data: Tensor) -> Prepared:
         full[d + 1] = 1
     full = full.contiguous()
     columns = _columns(data) if N * d <= _DIRECT_WIDTH and not _tracked(data) else None
-    return Prepared(mu, full[1 : d + 1].T, full[: d + 1], data, full[1:].T, columns=columns)
+    slabs = _slabs(data) if _slab_sized(data) else None
+    return Prepared(
+        mu, full[1 : d + 1].T, full[: d + 1], data, full[1:].T, columns=columns, slabs=slabs
+    )
+
+
+#: The windowed path (:func:`_windowed`): float32 data with ``d <= _SLAB_MAX_D`` and ``N >=
+#: _SLAB_MIN_N``, ``_SLAB_ROWS`` sorted points per window; it gives way to the dense blocks when
+#: its windows would hold more than ``_SLAB_SHARE`` of the ``n N`` logits.
+_SLAB_MAX_D, _SLAB_MIN_N, _SLAB_ROWS, _SLAB_SHARE = 3, 2048, 128, 0.5
+
+
+def _slab_sized(data: Tensor) -> bool:
+    (N, d), f32 = data.shape, data.dtype == torch.float32
+    return f32 and d <= _SLAB_MAX_D and N >= _SLAB_MIN_N and not _tracked(data)
+
+
+def _slabs(data: Tensor) -> Slabs:
+    """:class:`Slabs` of ``data`` ``(N, d)``."""
+    axis = int(data.var(0).argmax())
+    order = data[:, axis].argsort()
+    columns = data[order].T.contiguous()  # (d, N)
+    return Slabs(axis, columns[axis], columns)
 
 
 def prepared_like(cache: dict, data: Tensor, x: Tensor) -> Prepared:
@@ -346,6 +380,11 @@ def residual(prep: Prepared, x: Tensor, m, m1, var, bias: Bias | None = None, wi
     if _wide(prep, x, m, var):  # the plain posterior mean is accurate and fast here
         xbar, lse = posterior_mean(prep, x, m, var, with_lse, bias)
         return m * xbar - x, lse
+    windowed = prep.slabs is not None and x.dtype == torch.float32 and bias is None
+    if windowed and not (tracked or with_lse):
+        res = _windowed(prep, x, m, m1, var)
+        if res is not None:
+            return res, None
     res, lse = [x.new_empty(0, x.shape[1])], [x.new_empty(0)]
     for rows, logits in logit_blocks(prep, x, m, var, bias):
         block = _sharp(
@@ -360,12 +399,13 @@ def _sharp(prep: Prepared, logits: Tensor, x: Tensor, m, m1, var, tracked, with_
     """One block of logits ``(r, N)`` when sigma is small against the data (most logits below the
     floor): for ``d >= _TOPK_MIN_D`` first :func:`truncated`, then, for the rows left, dense and
     exact with the anchor; for small ``d`` (the product's logits limit the accuracy there, not the
-    centring) and no ``lse``, the clamped exponentials normalised by the product's ``sum e``."""
+    centring) and no ``lse``: float32 the floored softmax, whose weights sum to 1, then one
+    product with the centred data; float64 the clamped exponentials normalised by ``sum e``."""
     if x.shape[1] < _TOPK_MIN_D and not with_lse:
-        if x.dtype == torch.float32:
-            e = _softmax_floored(logits, tracked)
-        else:  # float64 keeps its stored results bit for bit
-            e, _ = _exp_rest(logits, 1, tracked, anchor=False)
+        if x.dtype == torch.float32:  # weights that sum to 1: no (r, d + 1) product for sum e
+            w = _softmax_floored(logits, tracked)
+            return m * (w @ prep.centred + prep.mu) - x, None
+        e, _ = _exp_rest(logits, 1, tracked, anchor=False)  # float64 keeps its results bit for bit
         sums = e @ prep.ext  # (r, d + 1): [sum e (y - mu), sum e]
         return _centred(prep, sums, x, m), None
     out, todo = torch.full_like(x, math.nan), torch.ones(len(x), dtype=torch.bool, device=x.device)
@@ -384,6 +424,104 @@ def _sharp(prep: Prepared, logits: Tensor, x: Tensor, m, m1, var, tracked, with_
             out[todo] = dense
         lse = _lse(anchor, sums[:, -1:], var) if with_lse else None
     return out, lse
+
+
+def _windowed(prep: Prepared, x: Tensor, m, m1, var) -> Tensor | None:
+    """``m xbar - x`` for float32, small ``d`` and small sigma from windows of the sorted data
+    (:class:`Slabs`): the rows of ``x`` sorted along ``axis``, ``_SLAB_ROWS`` at a time, against
+    the points with ``|x_a - m y_a| <= R`` for each row, ``R^2 = D^2 + 2 var (F + 1)``, ``D =
+    min_n |x - m y_n|``, ``F`` the floor of :func:`_softmax_floored` (the 1 covers rounding). A
+    point outside is farther than ``R`` from ``x``: its logit lies below the top's minus ``F``,
+    where the floored softmax gives it a weight under ``sqrt(tiny)`` of the top's, so leaving it
+    out moves the result by less than float32's rounding. In a window the direct form of
+    :func:`_direct`: logits and ``sum_n w_n (m y_n - x)`` from the differences ``m y_n - x``
+    (no product, no cancellation: relative accuracy as sigma -> 0). ``D`` is not known
+    beforehand: a first guess ``D^2 = 8 d var`` (a point noised from a training point) is
+    checked against each window's nearest point, an upper bound on ``D``, and windows that fall
+    short are widened to what that bound asks (which then suffices). None when the windows would
+    hold more than ``_SLAB_SHARE`` of the ``n N`` logits: the dense blocks are as fast there."""
+    sl, n, d = prep.slabs, *x.shape
+    m, m1, var = (v if isinstance(v, Tensor) else x.new_full((n, 1), v) for v in (m, m1, var))
+    keys, order = x[:, sl.axis].sort()
+    x, m, m1, var = x[order], m[order], m1[order], var[order]
+    reach = 2 * var * (_SOFT_FLOOR + 1)  # (n, 1): R^2 - D^2
+    windows = _Windows(sl, x, m1, var, *_spans(keys, m, (8 * d * var + reach).sqrt()))
+    if windows.work() > _SLAB_SHARE * n * sl.keys.numel():
+        return None
+    todo = list(range(len(windows.a)))
+    while todo:
+        windows.run(todo)
+        d2 = -2 * var * windows.top  # (n, 1): each window's nearest point, squared distance
+        todo = windows.widen(*_spans(keys, m, (d2 + reach).sqrt()))
+    return torch.empty_like(x).index_copy_(0, order, windows.res.T)
+
+
+def _spans(keys: Tensor, m: Tensor, radius: Tensor) -> tuple[Tensor, Tensor]:
+    """``[(x_a - R) / m, (x_a + R) / m]`` ``(n,)`` each, widened by their rounding."""
+    keys = keys[:, None]  # (n, 1)
+    pad = 4 * torch.finfo(keys.dtype).eps * (keys.abs() + radius)
+    return ((keys - radius - pad) / m)[:, 0], ((keys + radius + pad) / m)[:, 0]
+
+
+class _Windows:
+    """The windows of :func:`_windowed`: chunk ``j`` (rows ``j q ... (j + 1) q`` of the sorted
+    ``x``) is run against the sorted data ``a[j]:b[j]``, covering ``y_a`` in ``[lo[j], hi[j]]``;
+    ``top`` ``(n, 1)`` and ``res`` ``(d, n)`` gather each row's largest logit and result."""
+
+    def __init__(self, sl: Slabs, x: Tensor, m1: Tensor, var: Tensor, lo: Tensor, hi: Tensor):
+        self.sl, self.q = sl, _SLAB_ROWS
+        self.xt, self.m1, self.scale = x.T.contiguous(), m1.T[:, :, None], -0.5 / var  # (d, n)
+        self.vary = bool((m1 != 0).any())  # VE: m = 1, no (m - 1) y term
+        self.lo, self.hi = self._per_chunk(lo, torch.amin), self._per_chunk(hi, torch.amax)
+        self.top, self.res = x.new_empty(len(x), 1), x.new_empty(x.shape[::-1])
+        self._bounds()
+
+    def _per_chunk(self, v: Tensor, reduce) -> Tensor:
+        pad = (-len(v)) % self.q
+        return reduce(torch.cat([v, v[-1:].expand(pad)]).view(-1, self.q), 1)
+
+    def _bounds(self) -> None:
+        n_data = len(self.sl.keys)
+        a = torch.searchsorted(self.sl.keys, self.lo, side="left").clamp_max_(n_data - 1)
+        b = torch.maximum(torch.searchsorted(self.sl.keys, self.hi, side="right"), a + 1)
+        self.a, self.b = a.tolist(), b.tolist()
+
+    def work(self) -> int:
+        n = self.xt.shape[1]
+        return sum(
+            min(self.q, n - j * self.q) * (b - a) for j, (a, b) in enumerate(zip(self.a, self.b))
+        )
+
+    def run(self, chunks) -> None:
+        """Each chunk's floored softmax and ``sum_n w_n (m y_n - x)``, into ``top`` and ``res``."""
+        (d, n), q = self.xt.shape, self.q
+        width = max(self.b[j] - self.a[j] for j in chunks)
+        buf = self.xt.new_empty((d + 1) * q * width)  # one buffer: fresh ones cost page faults
+        for j in chunks:
+            rows, a, b = slice(j * q, min((j + 1) * q, n)), self.a[j], self.b[j]
+            size = (rows.stop - rows.start) * (b - a)
+            y = self.sl.columns[:, None, a:b]  # (d, 1, C)
+            diff = torch.sub(y, self.xt[:, rows, None], out=buf[: d * size].view(d, -1, b - a))
+            if self.vary:
+                diff.addcmul_(y, self.m1[:, rows])  # m y_n - x = (y_n - x) + (m - 1) y_n
+            logits = buf[d * size : (d + 1) * size].view(-1, b - a)  # (r, C)
+            torch.linalg.vecdot(diff, diff, dim=0, out=logits)
+            logits.mul_(self.scale[rows])
+            top = torch.amax(logits, 1, keepdim=True, out=self.top[rows])
+            w = torch.softmax(logits.clamp_min_(top - _SOFT_FLOOR), 1, out=logits)
+            self.res[:, rows] = torch.linalg.vecdot(diff, w, dim=2)  # (d, r)
+
+    def widen(self, lo: Tensor, hi: Tensor) -> list[int]:
+        """Chunks whose window misses a row's needed ``[lo, hi]``, widened to it (one sync)."""
+        n_data = len(self.sl.keys)
+        lo, hi = self._per_chunk(lo, torch.amin), self._per_chunk(hi, torch.amax)
+        a, b = (torch.tensor(v, device=self.lo.device) for v in (self.a, self.b))
+        short = ((lo < self.lo) & (a > 0)) | ((hi > self.hi) & (b < n_data))
+        todo = short.nonzero()[:, 0].tolist()
+        if todo:
+            self.lo, self.hi = torch.minimum(self.lo, lo), torch.maximum(self.hi, hi)
+            self._bounds()
+        return todo
 
 
 #: Candidates of :func:`truncated`, and the smallest ``d`` for which it is tried (below it the

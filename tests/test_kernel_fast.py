@@ -326,3 +326,102 @@ def test_the_float64_score_keeps_a_symmetry_of_the_data_bit_for_bit():
         for t in (1.0, 1e-2, 1e-5):
             s = score(x, t)
             assert torch.equal(s[:, 0].abs(), s[:, 1].abs()), t
+
+
+def _spy(monkeypatch, name):
+    """Record the results of ``K.<name>`` (None when it declines) while calling through."""
+    results, real = [], getattr(K, name)
+    monkeypatch.setattr(K, name, lambda *a, **k: results.append(real(*a, **k)) or results[-1])
+    return results
+
+
+def _windowed_case(schedule, t, n=600, n_data=K._SLAB_MIN_N, seed=3, stretch=(1.0, 3.0)):
+    """Training points stretched along the second axis (sorted on it), points noised to ``t``."""
+    g = torch.Generator().manual_seed(seed)
+    data = torch.randn(n_data, 2, generator=g) * torch.tensor(stretch)
+    m, s = float(schedule.m(t)), float(schedule.sigma(t))
+    x = m * data[torch.randint(n_data, (n,), generator=g)] + s * torch.randn(n, 2, generator=g)
+    return data, x
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=["VP", "VE"])
+def test_the_windowed_path_is_taken_at_small_t_and_equals_a_float64_reference(
+    monkeypatch, schedule
+):
+    results = _spy(monkeypatch, "_windowed")
+    for t in (1e-6, 1e-4, 1e-3):
+        data, x = _windowed_case(schedule, t)
+        prep = K.prepare(data)
+        assert prep.slabs.axis == 1  # the widest coordinate
+        m, m1, var = grid_coefficients(schedule, t)
+        res, _ = K.residual(prep, x, m, m1, var)
+        assert results[-1] is not None, t  # the windows were used, not the dense blocks
+        want, _ = _reference(data, x, m1, var)
+        rel = ((res.double() - want).norm(dim=1) / want.norm(dim=1)).max().item()
+        assert rel < 1e-5, (t, rel)  # the product's logits give 1e-2 here (see below)
+        assert res.dtype == torch.float32 and res.shape == x.shape
+    # the same rows through the dense blocks: the product's logits cost digits at small sigma
+    monkeypatch.setattr(K, "_SLAB_SHARE", 0.0)
+    dense, _ = K.residual(prep, x, m, m1, var)
+    assert results[-1] is None
+    rel_dense = ((dense.double() - want).norm(dim=1) / want.norm(dim=1)).max().item()
+    assert rel_dense > 100 * rel
+
+
+def test_the_windowed_path_with_per_row_times_equals_a_float64_reference():
+    ve = mdiff.VE()
+    data, _ = _windowed_case(ve, 1e-4)
+    g = torch.Generator().manual_seed(4)
+    ts = torch.logspace(-6, -3, 500, dtype=torch.float64)
+    x = data[:500].double() + ve.sigma(ts)[:, None] * torch.randn(500, 2, generator=g).double()
+    got = mdiff.empirical_score(ve, data)(x.float(), ts.float()).double()
+    want = mdiff.empirical_score(ve, data.double())(x.float().double(), ts)
+    rel = ((got - want).norm(dim=1) / want.norm(dim=1)).max().item()
+    assert rel < 1e-4, rel
+
+
+def test_the_windows_widen_for_points_far_from_the_data(monkeypatch):
+    # points well away from every training point: the first guess (D^2 = 8 d var) falls short,
+    # the windows are widened to what their nearest points ask, and the result stays exact
+    widened = []
+    real = K._Windows.widen
+    monkeypatch.setattr(
+        K._Windows, "widen", lambda s, *a: widened.append(real(s, *a)) or widened[-1]
+    )
+    results = _spy(monkeypatch, "_windowed")
+    vp, t = mdiff.VP(), 1e-4
+    data, x = _windowed_case(vp, t)
+    x[::7] += torch.tensor([0.05, 0.0])  # off the data across the sorted axis
+    x[3::7] += torch.tensor([0.0, 0.05])  # and along it
+    m, m1, var = grid_coefficients(vp, t)
+    res, _ = K.residual(K.prepare(data), x, m, m1, var)
+    assert results[-1] is not None and widened[0]  # some windows fell short at first
+    assert not widened[-1]  # and the widened ones sufficed
+    want, _ = _reference(data, x, m1, var)
+    assert ((res.double() - want).norm(dim=1) / want.norm(dim=1)).max() < 1e-5
+
+
+def test_the_windowed_path_gives_way_where_its_windows_would_be_wide(monkeypatch):
+    results = _spy(monkeypatch, "_windowed")
+    ve = mdiff.VE()
+    for t, used in ((1e-4, True), (0.05, False)):  # sigma 0.01: narrow windows; 0.24: wide
+        data, x = _windowed_case(ve, t, stretch=(1.0, 1.0))
+        got = mdiff.empirical_score(ve, data)(x, t).double()
+        want = mdiff.empirical_score(ve, data.double())(x.double(), t)
+        assert len(results) == 1 + (not used)  # asked: sigma is small against the data
+        assert (results[-1] is not None) == used, t
+        assert ((got - want).norm(dim=1) / want.norm(dim=1)).max() < 1e-3
+    # not for float64, small N, large d, autograd or the log-sum-exp
+    calls = len(results)
+    vp = mdiff.VP()
+    for data, x in (
+        [v.double() for v in _windowed_case(vp, 1e-4)],
+        _windowed_case(vp, 1e-4, n_data=K._SLAB_MIN_N - 1),
+    ):
+        K.residual(K.prepare(data), x, *grid_coefficients(vp, 1e-4))
+    data, x = _windowed_case(vp, 1e-4)
+    K.residual(K.prepare(data), x, *grid_coefficients(vp, 1e-4), with_lse=True)
+    x.requires_grad_(True)
+    K.residual(K.prepare(data), x, *grid_coefficients(vp, 1e-4))[0].sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert len(results) == calls

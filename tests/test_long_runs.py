@@ -2,9 +2,20 @@
 
 A prefix of every stored experiment is rerun here, to its first checkpoint (training is
 bit-reproducible on one thread, and a shorter run is a prefix of the long one), and must match
-the stored rows exactly; every stored file has its provenance and the rows its tasks declare."""
+the stored rows exactly; every stored file has its provenance and the rows its tasks declare.
+
+Exactly, that is, on a CPU of the vendor that made the file (its ``# cpu:`` line; the files made
+before that line existed were all made on AMD EPYC machines). torch's BLAS (MKL) and vectorised
+kernels take other code paths on other vendors' CPUs, and no setting found makes them agree: on
+an Intel Xeon (AVX-512, AMX), with MKL_CBWR=AVX2, AVX, SSE4_2 or COMPATIBLE, with
+MKL_ENABLE_INSTRUCTIONS=AVX2, each with ATEN_CPU_CAPABILITY=avx2 (and oneDNN capped at AVX2),
+the E8c prefix still gave other rows (2026-12-02). A training run
+amplifies the last bit, so there a rerun is checked against the stored rows to within sampling
+noise (:func:`_deviation`), with a warning that says so."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 
@@ -20,6 +31,53 @@ def _task(experiment: str, name: str | None = None):
 
 
 STORED = sorted(p.stem for p in RESULTS.glob("*.csv"))
+#: The vendor of the machines that made the files without a ``# cpu:`` line.
+LEGACY_VENDOR = "AuthenticAMD"
+#: Off the vendor that made a file: one number may differ by ``ATOL + RTOL |stored|`` (a fraction
+#: of 1000 samples has a sampling error of up to 0.016), a row of pixels in [-1, 1] by ``PIXELS``
+#: on average.
+ATOL, RTOL, PIXELS = 0.03, 0.1, 0.1
+
+
+def _made_on(experiment: str) -> str:
+    header, _ = read_csv(RESULTS / f"{experiment}.csv")
+    line = next((h for h in header if h.startswith("# cpu: ")), None)
+    return line[len("# cpu: ") :].split(",")[0] if line else LEGACY_VENDOR
+
+
+def _deviation(got: str, want: str) -> float:
+    """One field of a rerun row against the stored one, as a multiple of its allowance (0 if
+    equal, inf if they are not numbers of the same shape): within sampling noise if <= 1."""
+    if got == want:
+        return 0.0
+    try:
+        a, b = [float(v) for v in got.split()], [float(v) for v in want.split()]
+    except ValueError:
+        return float("inf")
+    if len(a) != len(b) or not a:
+        return float("inf")
+    if len(a) == 1:
+        return abs(a[0] - b[0]) / (ATOL + RTOL * abs(b[0]))
+    return sum(abs(u - v) for u, v in zip(a, b)) / len(a) / PIXELS
+
+
+def _matches(experiment: str, got: list[dict], expected: list[dict]) -> None:
+    """``got == expected`` on a CPU of the vendor that made the file, else to within noise."""
+    vendor = long_runs.cpu()[0]
+    if vendor == _made_on(experiment):
+        assert got == expected
+        return
+    assert [list(r) for r in got] == [list(r) for r in expected]
+    far = [(i, k, r[k], e[k]) for i, (r, e) in enumerate(zip(got, expected)) for k in r]
+    worst = max(_deviation(*f[2:]) for f in far)
+    assert worst <= 1, [f for f in far if _deviation(*f[2:]) > 1][:5]
+    same = sum(r == e for r, e in zip(got, expected))
+    warnings.warn(
+        f"{experiment}: made on {_made_on(experiment)}, rerun on {vendor}: {same} of {len(got)} "
+        f"rows exactly equal, the others within sampling noise (largest difference {worst:.2f} "
+        "of its allowance); bit-for-bit equality not checked on this CPU",
+        stacklevel=2,
+    )
 
 
 def _stored(experiment: str) -> None:
@@ -77,7 +135,7 @@ def test_a_rerun_prefix_matches_the_stored_rows_exactly(task):
     expected = [r for r in stored if int(r["steps"]) <= first and r["variant"] in names]
     got = [{k: str(v) for k, v in r.items()} for r in rows]
     assert len(expected) == len(got) == len(names) * len(long_runs.TOLS)
-    assert got == expected
+    _matches(task.experiment, got, expected)
 
 
 def test_the_image_run_rerun_to_its_first_checkpoint_matches_exactly():
@@ -91,7 +149,7 @@ def test_the_image_run_rerun_to_its_first_checkpoint_matches_exactly():
     columns = list(stored[0])  # a row leaves the other rows' columns empty
     got = [{c: str(r.get(c, "")) for c in columns} for r in rows]
     assert len(got) == len(expected) > len(long_runs.TOLS)
-    assert got == expected
+    _matches(task.experiment, got, expected)
 
 
 def test_csv_round_trip_keeps_columns_in_order(tmp_path):
@@ -124,7 +182,7 @@ def test_the_generalization_runs_rerun_to_their_first_evaluation_match_exactly(t
     got = [{c: str(r.get(c, "")) for c in columns} for r in rows]
     assert len(got) == len(expected)
     assert len([r for r in got if r["tol"]]) == len(task.kwargs["sizes"])
-    assert got == expected
+    _matches(task.experiment, got, expected)
 
 
 def test_mdiff_long_run_reads_the_stored_file():
@@ -140,3 +198,22 @@ def test_mdiff_long_run_reads_the_stored_file():
 def test_instructors_page_lists_the_stored_runs():
     """``chapters/_long_runs.md`` is regenerated from the CSV headers (tools.long_runs --page)."""
     assert long_runs.PAGE.read_text() == long_runs.page()
+
+
+def test_off_the_vendor_a_rerun_is_held_to_sampling_noise_and_on_it_to_every_bit(monkeypatch):
+    assert _deviation("0.152", "0.150") < 1 and _deviation("0.150", "0.150") == 0
+    assert _deviation("0.300", "0.150") > 1  # twice the stored fraction: not noise
+    assert _deviation("0.1 0.2 0.3", "0.1 0.25 0.3") < 1
+    assert _deviation("0.9 0.9 0.9", "-0.9 -0.9 -0.9") > 1
+    assert _deviation("a", "b") == _deviation("0.1 0.2", "0.1") == float("inf")
+    rows = [{"experiment": "E8c", "fraction": "0.150"}]
+    near = [{"experiment": "E8c", "fraction": "0.152"}]
+    monkeypatch.setattr(long_runs, "cpu", lambda: (_made_on("E8c"), "the same vendor"))
+    _matches("E8c", rows, rows)
+    with pytest.raises(AssertionError):
+        _matches("E8c", near, rows)  # the vendor that made the file: every bit
+    monkeypatch.setattr(long_runs, "cpu", lambda: ("OtherVendor", "another CPU"))
+    with pytest.warns(UserWarning, match="bit-for-bit equality not checked"):
+        _matches("E8c", near, rows)
+    with pytest.raises(AssertionError):
+        _matches("E8c", [{"experiment": "E8c", "fraction": "0.300"}], rows)

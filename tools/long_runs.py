@@ -195,6 +195,20 @@ def _git(*args: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
+def cpu() -> tuple[str, str]:
+    """This machine's CPU vendor (``AuthenticAMD``, ``GenuineIntel``, ...) and model name. The
+    BLAS and vectorised kernels torch uses depend on them: a run is bit-reproducible on machines
+    of one vendor and instruction set, not across vendors (see ``tests/test_long_runs.py``)."""
+    info = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return info.get("vendor_id", platform.processor() or "unknown"), info.get("model name", "")
+
+
 def code_version() -> str:
     """The commit of the code (read when the runs start), flagged if mdiff/ or tools/ differ."""
     dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "mdiff", "tools")
@@ -212,6 +226,7 @@ def provenance(tasks: list[Task], seconds: dict, total: float, commit: str) -> l
         f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"torch {torch.__version__}, python {platform.python_version()}, "
         f"{platform.machine()}, {multiprocessing.cpu_count()} cores, 1 torch thread per task",
+        "cpu: {}, {}".format(*cpu()),
     ]
     module = importlib.import_module(tasks[0].fn.split(":")[0])  # its own settings, else these
     train, net = getattr(module, "TRAIN", TRAIN), getattr(module, "NET", MLP)
