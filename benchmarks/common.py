@@ -11,6 +11,8 @@ from typing import Callable
 
 import torch
 
+from tools.machine import cpu
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 
@@ -77,13 +79,7 @@ def exp_rate(n: int = 1 << 24, repeat: int = 5) -> float:
 
 
 def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpu()[1] or platform.processor() or platform.machine()
 
 
 def _blas() -> str:

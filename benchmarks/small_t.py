@@ -20,6 +20,7 @@ result is compared with a float64 ``cdist`` computation on the first rows.
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import torch
 
@@ -51,19 +52,10 @@ def _case(M: int, N: int, d: int, t: float):
     return schedule, data, x, score, score(x, t)
 
 
-class _dense_blocks:
-    """Within: the kernel's windowed path for small ``d`` declines (every window too wide), so
-    the score runs the dense row blocks it would run without it."""
-
-    def __enter__(self):
-        self.share, mdiff.kernel._SLAB_SHARE = mdiff.kernel._SLAB_SHARE, -1.0
-
-    def __exit__(self, *exc):
-        mdiff.kernel._SLAB_SHARE = self.share
-
-
 def _dense_call(score, x, t: float):
-    with _dense_blocks():
+    """``score(x, t)`` with the kernel's windowed path for small ``d`` declined (every window too
+    wide): the dense row blocks it would run without it."""
+    with mock.patch.object(mdiff.kernel, "_SLAB_SHARE", -1.0):
         return score(x, t)
 
 
@@ -82,14 +74,14 @@ def small_t_rows(quick: bool = False, repeat: int = 3) -> list[dict]:
     for M, N, d in QUICK_SHAPES if quick else SHAPES:
         cases = {t: _case(M, N, d, t) for t in (T_LARGE, T_SMALL)}
         versions = {t: (lambda c=c, t=t: c[3](c[2], t)) for t, c in cases.items()}
-        windowed = d <= mdiff.kernel._SLAB_MAX_D and N >= mdiff.kernel._SLAB_MIN_N
+        schedule, data, x, score, out = cases[T_SMALL]
+        windowed = mdiff.kernel._slab_sized(data)
         if windowed:
-            schedule, data, x, score, _ = cases[T_SMALL]
             versions["dense"] = lambda score=score, x=x: _dense_call(score, x, T_SMALL)
             dense_out = versions["dense"]()
         best = interleaved(versions, repeat, budget=0.3)
         ratio = best[T_SMALL] / best[T_LARGE]
-        err = _accuracy(*cases[T_SMALL][:3], cases[T_SMALL][4], T_SMALL)
+        err = _accuracy(schedule, data, x, out, T_SMALL)
         rows.append(
             row(
                 "8 small t",

@@ -63,19 +63,19 @@ def _deviation(got: str, want: str) -> float:
 
 def _matches(experiment: str, got: list[dict], expected: list[dict]) -> None:
     """``got == expected`` on a CPU of the vendor that made the file, else to within noise."""
-    vendor = long_runs.cpu()[0]
-    if vendor == _made_on(experiment):
+    vendor, made = long_runs.cpu()[0], _made_on(experiment)
+    if vendor == made:
         assert got == expected
         return
     assert [list(r) for r in got] == [list(r) for r in expected]
-    far = [(i, k, r[k], e[k]) for i, (r, e) in enumerate(zip(got, expected)) for k in r]
-    worst = max(_deviation(*f[2:]) for f in far)
-    assert worst <= 1, [f for f in far if _deviation(*f[2:]) > 1][:5]
+    fields = [(i, k, r[k], e[k]) for i, (r, e) in enumerate(zip(got, expected)) for k in r]
+    deviations = [_deviation(a, b) for *_, a, b in fields]
+    assert max(deviations) <= 1, [f for f, v in zip(fields, deviations) if v > 1][:5]
     same = sum(r == e for r, e in zip(got, expected))
     warnings.warn(
-        f"{experiment}: made on {_made_on(experiment)}, rerun on {vendor}: {same} of {len(got)} "
-        f"rows exactly equal, the others within sampling noise (largest difference {worst:.2f} "
-        "of its allowance); bit-for-bit equality not checked on this CPU",
+        f"{experiment}: made on {made}, rerun on {vendor}: {same} of {len(got)} rows exactly "
+        f"equal, the others within sampling noise (largest difference {max(deviations):.2f} of "
+        "its allowance); bit-for-bit equality not checked on this CPU",
         stacklevel=2,
     )
 

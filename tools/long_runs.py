@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.machine import cpu
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 # oneDNN's convolutions capped at AVX2 (as the Makefile does): the U-Net runs then give the same
@@ -193,20 +195,6 @@ def _run_logged(task: Task) -> tuple[Task, list[dict], float]:
 def _git(*args: str) -> str:
     out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
     return out.stdout.strip() if out.returncode == 0 else "unknown"
-
-
-def cpu() -> tuple[str, str]:
-    """This machine's CPU vendor (``AuthenticAMD``, ``GenuineIntel``, ...) and model name. The
-    BLAS and vectorised kernels torch uses depend on them: a run is bit-reproducible on machines
-    of one vendor and instruction set, not across vendors (see ``tests/test_long_runs.py``)."""
-    info = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            info.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    return info.get("vendor_id", platform.processor() or "unknown"), info.get("model name", "")
 
 
 def code_version() -> str:
