@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed
 # Strict book build: every Sphinx warning (and every broken reference, -n) is an error.
 # --all re-reads every page (sphinxcontrib-bibtex does not track citations incrementally).
 JB_BUILD := $(BIN)/jupyter-book build . --all -W -n --keep-going
-NBVAL := $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+NBVAL := $(PY) -m pytest -q -p no:cacheprovider -p tests.nbval_cpu --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg
 LINT_PATHS := $(wildcard mdiff tools tests benchmarks chapters _ext)
 export PYTHONHASHSEED := 0

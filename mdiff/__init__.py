@@ -8,10 +8,12 @@ from .data import (
     four_points,
     gaussian_data,
     long_run,
+    matches_stored,
     paper_latents,
     paper_points,
     rectangles,
     ring,
+    same_cpu_vendor,
     square_boundary,
     two_points,
 )
@@ -50,9 +52,9 @@ __all__ = [
     "conditional_empirical_score", "denoiser", "digits", "dsm_loss", "empirical_bayes_score",
     "empirical_log_density", "empirical_score", "energy_distance", "euler_maruyama", "four_points",
     "fraction_within", "gaussian_data", "gaussian_log_density", "gaussian_score", "long_run",
-    "memorized", "mmd", "nearest_distance", "nearest_k", "nearest_ratio", "pair_similarity",
-    "paper_latents", "paper_points", "posterior_weights", "probability_flow", "rectangles", "ring",
-    "score_from_model", "smoothed_score", "square_boundary", "tikhonov_score", "time_grid", "train",
-    "train_many", "two_points",
+    "matches_stored", "memorized", "mmd", "nearest_distance", "nearest_k", "nearest_ratio",
+    "pair_similarity", "paper_latents", "paper_points", "posterior_weights", "probability_flow",
+    "rectangles", "ring", "same_cpu_vendor", "score_from_model", "smoothed_score",
+    "square_boundary", "tikhonov_score", "time_grid", "train", "train_many", "two_points",
 ]
 # fmt: on

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -171,6 +173,45 @@ def long_run(name: str, directory=None) -> tuple[list[str], list[dict]]:
     """
     header, rows = split_results(_results_text(str(name), directory))
     return [line[1:].strip() for line in header], rows
+
+
+#: The CPU vendor of the machines that made the stored results without a ``cpu:`` line.
+LEGACY_VENDOR = "AuthenticAMD"
+#: Off the vendor that made a stored result, a rerun's number may differ from the stored one by
+#: ``NOISE_ATOL + NOISE_RTOL |stored|`` (sampling noise of the fractions and distances stored).
+NOISE_ATOL, NOISE_RTOL = 0.03, 0.1
+
+
+@functools.cache
+def cpu() -> tuple[str, str]:
+    """This machine's CPU vendor (``AuthenticAMD``, ``GenuineIntel``, ...) and model name. The
+    BLAS and vectorised kernels torch uses depend on them: a run is bit-reproducible on machines
+    of one vendor and instruction set, not across vendors (see ``tests/test_long_runs.py``)."""
+    info = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return info.get("vendor_id", platform.processor() or "unknown"), info.get("model name", "")
+
+
+def same_cpu_vendor(header: list[str]) -> bool:
+    """Whether this machine's CPU is of the vendor that made a long run whose provenance lines
+    are ``header`` (from :func:`long_run`: its ``cpu:`` line, else ``LEGACY_VENDOR``)."""
+    made = next((h[5:].split(",")[0] for h in header if h.startswith("cpu: ")), LEGACY_VENDOR)
+    return cpu()[0] == made
+
+
+def matches_stored(got: float, stored: float, header: list[str], fmt: str) -> bool:
+    """Whether a rerun's number ``got`` reproduces the ``stored`` one of a long run whose
+    provenance lines are ``header`` (from :func:`long_run`): written with ``fmt``, equal on a CPU
+    of the vendor that made the file (its ``cpu:`` line, else ``LEGACY_VENDOR``); elsewhere within
+    ``NOISE_ATOL + NOISE_RTOL |stored|``, since training takes other kernels there."""
+    if same_cpu_vendor(header):
+        return f"{got:{fmt}}" == f"{stored:{fmt}}"
+    return abs(got - stored) <= NOISE_ATOL + NOISE_RTOL * abs(stored)
 
 
 def split_results(text: str, numbers: bool = True) -> tuple[list[str], list[dict]]:

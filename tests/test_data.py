@@ -84,3 +84,23 @@ def test_paper_latents_are_the_authors_seeded_float32_normals(schedule):
     assert mdiff.paper_latents(schedule, 5, d=4, seed=1).shape == (5, 4)
     with pytest.raises(ValueError, match="n must be an integer >= 1"):
         mdiff.paper_latents(schedule, 0)
+
+
+def test_matches_stored_is_exact_on_the_vendor_that_made_a_run_and_within_noise_elsewhere(
+    monkeypatch,
+):
+    intel = ["experiment: X", "cpu: GenuineIntel, Intel(R) Xeon(R)"]
+    legacy = ["experiment: X"]  # no cpu line: made on mdiff.data.LEGACY_VENDOR
+    monkeypatch.setattr(mdiff.data, "cpu", lambda: ("GenuineIntel", "a model"))
+    assert mdiff.same_cpu_vendor(intel) and not mdiff.same_cpu_vendor(legacy)
+    assert mdiff.matches_stored(0.16531, 0.1653, intel, ".4f")
+    assert not mdiff.matches_stored(0.1653, 0.1658, intel, ".4f")  # one digit off: not equal
+    assert mdiff.matches_stored(0.1653, 0.1658, legacy, ".4f")  # other vendor: noise
+    assert not mdiff.matches_stored(0.30, 0.1658, legacy, ".4f")  # beyond 0.03 + 0.1 |stored|
+    monkeypatch.setattr(mdiff.data, "cpu", lambda: (mdiff.data.LEGACY_VENDOR, "a model"))
+    assert mdiff.same_cpu_vendor(legacy) and not mdiff.same_cpu_vendor(intel)
+
+
+def test_cpu_reads_a_vendor():
+    vendor, model = mdiff.data.cpu()
+    assert vendor and isinstance(model, str)

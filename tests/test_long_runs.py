@@ -19,6 +19,7 @@ import warnings
 
 import pytest
 
+import mdiff
 from tools import long_runs
 from tools.long_runs import COLUMNS, RESULTS, all_tasks, read_csv, run_task, write_csv
 
@@ -31,12 +32,12 @@ def _task(experiment: str, name: str | None = None):
 
 
 STORED = sorted(p.stem for p in RESULTS.glob("*.csv"))
-#: The vendor of the machines that made the files without a ``# cpu:`` line.
-LEGACY_VENDOR = "AuthenticAMD"
+#: The vendor that made the files without a ``# cpu:`` line (the chapters' checks use it too).
+LEGACY_VENDOR = mdiff.data.LEGACY_VENDOR
 #: Off the vendor that made a file: one number may differ by ``ATOL + RTOL |stored|`` (a fraction
 #: of 1000 samples has a sampling error of up to 0.016), a row of pixels in [-1, 1] by ``PIXELS``
 #: on average.
-ATOL, RTOL, PIXELS = 0.03, 0.1, 0.1
+ATOL, RTOL, PIXELS = mdiff.data.NOISE_ATOL, mdiff.data.NOISE_RTOL, 0.1
 
 
 def _made_on(experiment: str) -> str:

@@ -3,7 +3,8 @@
 Usage: ``python -m tools.execute [NOTEBOOK ...]`` (default: every ``chapters/*.ipynb``).
 Used by ``make execute``. Each notebook runs in a fresh kernel of the current environment,
 with the notebook's directory as working directory (as under nbval), a fixed hash seed, and
-no per-cell timing metadata, so that re-running gives the same file. Prints the wall time
+no per-cell timing metadata, so that re-running gives the same file; records the CPU vendor in
+``metadata.mdiff.executed_on`` (``tests/nbval_cpu.py``). Prints the wall time
 and the kernel's peak resident memory per chapter (budgets: DESIGN.md section 4).
 """
 
@@ -19,6 +20,8 @@ from pathlib import Path
 import nbformat
 import psutil
 from nbclient import NotebookClient
+
+from mdiff.data import cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,6 +76,8 @@ def execute(path: Path, timeout: int) -> tuple[float, int]:
         client.on_cell_executed = lambda **kw: mem.sample()  # short notebooks too
         client.execute()
     elapsed = time.perf_counter() - start
+    # the CPU vendor whose kernels made the stored outputs (tests/nbval_cpu.py reads it)
+    nb.metadata.setdefault("mdiff", {})["executed_on"] = cpu()[0]
     nbformat.write(nb, path)
     return elapsed, mem.peak
 
