@@ -11,8 +11,6 @@ from typing import Callable
 
 import torch
 
-from tools.machine import cpu
-
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 
@@ -79,6 +77,10 @@ def exp_rate(n: int = 1 << 24, repeat: int = 5) -> float:
 
 
 def _cpu_model() -> str:
+    # Imported here, not at the top: figure 7's baseline child imports this module with the
+    # baseline's mdiff on its path, which has no ``mdiff.data.cpu``.
+    from tools.machine import cpu
+
     return cpu()[1] or platform.processor() or platform.machine()
 
 
