@@ -119,7 +119,10 @@ def _run_child(folder: Path | None, quick: bool) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     cmd = [sys.executable, "-m", "benchmarks.steps", "--child"]
     cmd += ["--threads", str(THREADS)] + (["--quick"] if quick else [])
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:  # the table shows the child's own last line (e.g. an ImportError)
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{'baseline' if folder else 'current'} child: {last}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     where = Path(result["mdiff"]).resolve()
     if where != (cwd / "mdiff").resolve():

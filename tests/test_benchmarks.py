@@ -24,7 +24,7 @@ def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     cmd = [sys.executable, "-m", "benchmarks", "--quick", "--threads", "1", "--json", str(out)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]  # a failed figure: stdout
     return done.stdout, json.loads(out.read_text())["rows"]
 
 
@@ -79,6 +79,23 @@ def test_sampler_steps_at_n20(quick):
     assert targets and all(r["samples"] == max(s for _, _, s in cases) for r in targets)
     for r in targets:  # a ratio whenever the baseline could be measured
         assert (r["ratio"] is None) == (r["met"] is None)
+
+
+def _has_baseline() -> bool:
+    from benchmarks.steps import BASELINE
+
+    found = subprocess.run(["git", "cat-file", "-e", f"{BASELINE}^{{commit}}"], cwd=ROOT)
+    return found.returncode == 0
+
+
+@pytest.mark.skipif(not _has_baseline(), reason="no baseline commit (a shallow clone)")
+def test_the_baseline_child_runs_against_the_old_mdiff(quick):
+    """Figure 7's baseline child imports ``benchmarks`` from the working tree beside the baseline's
+    ``mdiff``: whatever ``benchmarks`` imports at module level must exist there too. Its end points
+    equal the current ones (the lean path changes no result)."""
+    rows = _figure(quick[1], "7")[1:]
+    assert all(r["ratio"] is not None and r["ratio"] > 0 for r in rows)
+    assert all(r["max_end_difference"] <= 1e-12 for r in rows)
 
 
 def test_small_t_and_past_the_dense_limit(quick):
