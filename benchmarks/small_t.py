@@ -5,8 +5,10 @@ Figure 8, the small-t slowdown: the time of one float32 call of ``mdiff.empirica
 that time, as a sampler meets them), for d = 2 (M = N = 10000) and d = 784 (M = 1000, N = 60000).
 Target: at most 1.2 (issue 18; the softmax slows when most logits lie far below the row maximum).
 For d = 2 the kernel's windowed path (sorted data, only the points that can carry weight) runs
-there; a second row, without a target, times the dense row blocks alone at ``t = 1e-4``. Each row
-gives the float32 result's relative error against float64 on its first rows.
+there; a second row, without a target, times the dense row blocks alone at ``t = 1e-4``. Each
+float32 row gives its result's relative error against float64 on its first rows. A last row, no
+target, times float64 at d = 64 (M = 500, N = 20000): with the exponentials' floor at ``tiny``
+the tail's weights and their products were subnormal numbers there, 17 times slower at t = 1e-4.
 
 Figure 9, past the dense limit: at d = 784 and ``t = 1e-4`` the weights are one-hot (the table
 says how nearly), so the second product and most exponentials cannot change the result. The time
@@ -33,6 +35,8 @@ from .peers import _seconds, naive_score
 
 SHAPES = [(10000, 10000, 2), (1000, 60000, 784)]
 QUICK_SHAPES = [(600, 600, 2), (64, 3000, 64)]
+# Float64, no target: the tail's weights once fell to subnormal numbers at small t (17x slower)
+FLOAT64_SHAPE, FLOAT64_QUICK_SHAPE = (500, 20000, 64), (64, 3000, 64)
 T_SMALL, T_LARGE = 1e-4, 0.5
 SLOWDOWN = 1.2  # issue 18: at most 1.2x slower at t = 1e-4 than at t = 0.5
 # Names under which mdiff.kernel may expose its truncated (top-k) path; the first found is used.
@@ -45,9 +49,9 @@ def truncated_path() -> str | None:
     return next((n for n in TRUNCATED_NAMES if callable(getattr(mdiff.kernel, n, None))), None)
 
 
-def _case(M: int, N: int, d: int, t: float):
-    """The float32 score, its points noised to ``t`` and one warm-up result."""
-    schedule, data, x = problem(M, N, d, torch.float32, t=t)
+def _case(M: int, N: int, d: int, t: float, dtype=torch.float32):
+    """The score (float32 unless ``dtype``), its points noised to ``t`` and one warm-up result."""
+    schedule, data, x = problem(M, N, d, dtype, t=t)
     score = mdiff.empirical_score(schedule, data)
     return schedule, data, x, score, score(x, t)
 
@@ -71,8 +75,10 @@ def small_t_rows(quick: bool = False, repeat: int = 3) -> list[dict]:
     for small ``d`` also the dense row blocks alone at ``t = 1e-4`` (no target: what the windowed
     path saves), each with its float32 error against float64."""
     rows = []
-    for M, N, d in QUICK_SHAPES if quick else SHAPES:
-        cases = {t: _case(M, N, d, t) for t in (T_LARGE, T_SMALL)}
+    shapes = [(s, torch.float32) for s in (QUICK_SHAPES if quick else SHAPES)]
+    shapes.append((FLOAT64_QUICK_SHAPE if quick else FLOAT64_SHAPE, torch.float64))
+    for (M, N, d), dtype in shapes:
+        cases = {t: _case(M, N, d, t, dtype) for t in (T_LARGE, T_SMALL)}
         versions = {t: (lambda c=c, t=t: c[3](c[2], t)) for t, c in cases.items()}
         schedule, data, x, score, out = cases[T_SMALL]
         windowed = mdiff.kernel._slab_sized(data)
@@ -81,16 +87,18 @@ def small_t_rows(quick: bool = False, repeat: int = 3) -> list[dict]:
             dense_out = versions["dense"]()
         best = interleaved(versions, repeat, budget=0.3)
         ratio = best[T_SMALL] / best[T_LARGE]
-        err = _accuracy(schedule, data, x, out, T_SMALL)
+        f32 = dtype == torch.float32
+        err = _accuracy(schedule, data, x, out, T_SMALL) if f32 else None
         rows.append(
             row(
                 "8 small t",
-                f"M={M} N={N} d={d} float32, t={T_SMALL:g} vs t={T_LARGE:g}",
+                f"M={M} N={N} d={d} {str(dtype)[6:]}, t={T_SMALL:g} vs t={T_LARGE:g}",
                 _seconds(best[T_SMALL]),
-                f"t={T_LARGE:g}: {_seconds(best[T_LARGE])}; rel. error at t={T_SMALL:g} {err:.1e}",
+                f"t={T_LARGE:g}: {_seconds(best[T_LARGE])}"
+                + (f"; rel. error at t={T_SMALL:g} {err:.1e}" if f32 else ""),
                 ratio,
-                f"<= {SLOWDOWN}",
-                ratio <= SLOWDOWN,
+                f"<= {SLOWDOWN}" if f32 else None,
+                ratio <= SLOWDOWN if f32 else None,
                 seconds_small_t=best[T_SMALL],
                 seconds_large_t=best[T_LARGE],
                 relative_error=err,

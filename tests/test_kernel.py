@@ -23,6 +23,12 @@ def test_block_rows_grow_with_d_only_up_to_the_data_fraction():
     assert large > small and large * 60_000 <= K._DATA_FRACTION * 60_000 * 784
 
 
+def test_narrow_data_take_the_smaller_block():
+    """For d + 1 <= _NARROW the products are memory-bound: blocks of at most _NARROW_ELEMENTS."""
+    narrow, wide = K.block_rows(10_000, K._NARROW - 1), K.block_rows(10_000, K._NARROW)
+    assert narrow * 10_000 <= K._NARROW_ELEMENTS < wide * 10_000 <= K._BLOCK_ELEMENTS
+
+
 def test_logit_blocks_respect_a_small_budget(monkeypatch):
     data, x = torch.randn(3000, 3, dtype=torch.float64), torch.randn(50, 3, dtype=torch.float64)
     schedule = mdiff.VE()

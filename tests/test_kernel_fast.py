@@ -2,6 +2,7 @@
 clamped exponentials at small t, the truncated (top-k) path and float32 accuracy near the data."""
 
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -99,19 +100,40 @@ def test_sampler_result_is_checked_once():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_the_clamp_changes_no_representable_weight(dtype):
+def test_the_clamp_keeps_every_weight_normal_and_moves_the_sums_below_the_rounding(dtype):
     g = torch.Generator().manual_seed(0)
     logits = (-torch.rand(30, 500, generator=g, dtype=torch.float64) * 3000).to(dtype)
     exact = torch.exp((logits - logits.amax(1, keepdim=True)).double())  # float64 reference
     e, k = K._exp_rest(logits.clone(), 1, False)
-    floor = math.exp(-K._floor(dtype))  # e * tiny: a normal number
-    assert floor > torch.finfo(dtype).tiny
+    floor = math.exp(-K._exp_floor(dtype))  # sqrt(tiny): its products with |y| >= sqrt(tiny)
+    assert floor * floor >= torch.finfo(dtype).tiny * (1 - 1e-6)  # stay normal numbers
     keep = exact >= floor
     keep[torch.arange(30), k] = False  # the anchor itself is set to 0
     ulps = 4 * torch.finfo(dtype).eps  # the dtype's own exp against float64's, rounded
     assert torch.allclose(e.double()[keep], exact[keep], rtol=ulps, atol=0)
-    assert (e.double()[~keep] <= floor * (1 + 1e-6)).all()
+    low = ~keep
+    low[torch.arange(30), k] = False  # the logits the floor raised
+    raised = e.double().masked_fill(~low, 0)
+    tol = 4 * torch.finfo(dtype).eps * (1 + K._exp_floor(dtype))  # the floor rounded to dtype
+    assert (raised[low] >= floor * (1 - tol)).all() and (raised <= floor * (1 + tol)).all()
     assert (e[torch.arange(30), k] == 0).all()
+    # the top's weight is 1: what the floor adds to a row's sum lies below half its ulp
+    assert (raised.sum(1) < torch.finfo(dtype).eps / 2).all()
+
+
+@pytest.mark.parametrize("t", [0.5, 1e-2, 1e-4])
+def test_the_float64_score_at_small_t_is_unchanged_by_the_floor_and_stays_fast(t):
+    """With the floor at ``tiny`` (before) the tail's weights were subnormal numbers, and so
+    were their products with the data: at t = 1e-4 the call ran ~17x slower than at t = 0.5.
+    The ``sqrt(tiny)`` floor gives the same numbers bit for bit here, at the same speed."""
+    g = torch.Generator().manual_seed(0)
+    data = torch.randn(3000, 16, generator=g, dtype=torch.float64)
+    x = data[:300] + math.sqrt(2 * t) * torch.randn(300, 16, generator=g, dtype=torch.float64)
+    score = mdiff.empirical_score(mdiff.VE(), data)
+    now = score(x, t)
+    with mock.patch.object(K, "_exp_floor", K._floor):  # the floor at tiny, as before
+        before = score(x, t)
+    assert torch.equal(now, before)
 
 
 def test_the_float32_floored_softmax_keeps_every_weight_normal_and_moves_none_above_the_floor():
@@ -204,6 +226,65 @@ def test_truncated_path_falls_back_where_the_tail_carries_weight():
     got = mdiff.empirical_score(ve, data)(x, t).double()  # truncated rows + dense fallback
     assert torch.isfinite(got).all()
     assert ((got - ref).norm(dim=1) / ref.norm(dim=1)).max() < 1e-4
+
+
+def test_truncated_second_stage_takes_the_rows_with_a_close_pair():
+    """A row between two near copies of one training point: the top logit alone does not carry
+    the weight (the first stage declines it), the top 16 do (the second stage takes it)."""
+    data, g = _image_like(2000, 128, seed=2)
+    data[1] = data[0] + 1e-3 * torch.randn(128, generator=g)  # a close pair
+    ve, t = mdiff.VE(), 1e-5
+    x = data[:8] + float(ve.sigma(t)) * torch.randn(8, 128, generator=g)
+    prep = K.prepare(data)
+    m, m1, var = grid_coefficients(ve, t)
+    _, logits = next(K.logit_blocks(prep, x, m, var))
+    block = logits.clone()
+    ms, m1s, vs = (x.new_full((8, 1), v) for v in (m, m1, var))
+    _, first = K._certify(prep, K._top_two(block)[0], K._top_two(block)[1], x, ms, m1s, vs)
+    assert not first[:2].any() and first[2:].all()  # the pair's rows need a second candidate
+    out = torch.full_like(x, math.nan)
+    todo = K.truncated(prep, block, x, m, m1, var, out)
+    assert torch.equal(block, logits)  # the block is left as it was, for the dense path
+    assert not todo.any()
+    ref = mdiff.empirical_score(ve, data.double())(x.double(), t) * var  # m xbar - x
+    assert ((out.double() - ref).norm(dim=1) / ref.norm(dim=1)).max() < 1e-5
+
+
+@pytest.mark.parametrize("n_data", [1, 2, 1023, 1024, 1025, 5000])
+def test_top_two_matches_topk_with_ties(n_data):
+    g = torch.Generator().manual_seed(n_data)
+    for rounded in (False, True):
+        logits = torch.randn(9, n_data, generator=g) * 3
+        logits = logits.round() if rounded else logits  # ties
+        idx, second = K._top_two(logits)
+        vals = logits.topk(min(2, n_data), dim=1).values
+        assert torch.equal(logits.gather(1, idx)[:, 0], vals[:, 0])
+        want = vals[:, 1] if n_data > 1 else torch.full((9,), -math.inf)
+        assert torch.equal(second[:, 0], want)
+
+
+def test_the_unshifted_posterior_mean_equals_the_softmax_one():
+    """Float32 at large sigma: exp of the product's logits as they are (no row maximum) gives
+    the softmax path's posterior mean to float32's rounding, and is declined where a logit could
+    leave [-60, 60] (points far from the data at small sigma)."""
+    g = torch.Generator().manual_seed(3)
+    data = torch.randn(4000, 2, generator=g)
+    prep = K.prepare(data)
+    for x, var, taken in [
+        (2 * torch.randn(300, 2, generator=g), 2.0, True),
+        (torch.randn(300, 2, generator=g) + 30.0, 2.0, False),
+        (torch.randn(300, 2, generator=g), 0.01, False),
+    ]:
+        assert K._unshifted(prep, x, 1.0, var) == taken
+        got, _ = K.posterior_mean(prep, x, 1.0, var)
+        with mock.patch.object(K, "_unshifted", lambda *a: False):
+            soft, _ = K.posterior_mean(prep, x, 1.0, var)
+        ref, _ = K.posterior_mean(K.prepare(data.double()), x.double(), 1.0, var)
+        scale = float(ref.abs().max())
+        assert torch.allclose(got.double(), ref, rtol=0, atol=1e-5 * scale)
+        assert torch.allclose(got, soft, rtol=0, atol=1e-5 * scale)
+        assert torch.equal(got, soft) == (not taken)  # where taken, its own roundings show
+    assert not K._unshifted(K.prepare(data.double()), x.double(), 1.0, 2.0)  # float64: softmax
 
 
 def test_wide_and_sharp_paths_agree():
