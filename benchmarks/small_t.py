@@ -8,7 +8,7 @@ For d = 2 the kernel's windowed path (sorted data, only the points that can carr
 there; a second row, without a target, times the dense row blocks alone at ``t = 1e-4``. Each
 float32 row gives its result's relative error against float64 on its first rows. A last row, no
 target, times float64 at d = 64 (M = 500, N = 20000): with the exponentials' floor at ``tiny``
-the tail's weights and their products were subnormal numbers there, 17 times slower at t = 1e-4.
+the tail's weights and their products were subnormal numbers there, 15 times slower at t = 1e-4.
 
 Figure 9, past the dense limit: at d = 784 and ``t = 1e-4`` the weights are one-hot (the table
 says how nearly), so the second product and most exponentials cannot change the result. The time
@@ -35,7 +35,7 @@ from .peers import _seconds, naive_score
 
 SHAPES = [(10000, 10000, 2), (1000, 60000, 784)]
 QUICK_SHAPES = [(600, 600, 2), (64, 3000, 64)]
-# Float64, no target: the tail's weights once fell to subnormal numbers at small t (17x slower)
+# Float64, no target: the tail's weights once fell to subnormal numbers at small t (15x slower)
 FLOAT64_SHAPE, FLOAT64_QUICK_SHAPE = (500, 20000, 64), (64, 3000, 64)
 T_SMALL, T_LARGE = 1e-4, 0.5
 SLOWDOWN = 1.2  # issue 18: at most 1.2x slower at t = 1e-4 than at t = 0.5
