@@ -235,6 +235,12 @@ def posterior_mean(
 _UNSHIFTED = 60.0
 
 
+def _spread(prep: Prepared, x: Tensor, m) -> tuple[Tensor, Tensor]:
+    """``|xc|`` ``(n, 1)``, ``xc = x - m mu``, and ``m R``, ``R = max_n |y_n - mu|``: the bounds
+    on the logits' spread that :func:`_wide`, :func:`_unshifted` and :func:`_certify` use."""
+    return (x - m * prep.mu).norm(dim=1, keepdim=True), m * prep.table[0].max().sqrt()
+
+
 def _unshifted(prep: Prepared, x: Tensor, m, var) -> bool:
     """True (one host sync) for float32 when every product logit of :func:`logit_blocks`, ``l_n =
     -|xc - m yc_n|^2 / (2 var) + |xc|^2 / (2 var)`` (``xc = x - m mu``, ``yc = y - mu``), lies in
@@ -245,8 +251,8 @@ def _unshifted(prep: Prepared, x: Tensor, m, var) -> bool:
     Float64 keeps the softmax, and its results bit for bit."""
     if x.dtype != torch.float32:
         return False
-    xc = (x - m * prep.mu).norm(dim=1, keepdim=True)  # (n, 1)
-    reach = xc + m * prep.table[0].max().sqrt()
+    xc, big = _spread(prep, x, m)  # (n, 1), m R
+    reach = xc + big
     hi = xc * xc / (2 * var)
     lo = hi - reach * reach / (2 * var)
     return bool(torch.maximum(hi, -lo).max() <= _UNSHIFTED)
@@ -300,7 +306,8 @@ def _wide(prep: Prepared, x: Tensor, m, var) -> bool:
     ``(|x - m mu| + m R)^2 / (2 var)`` on the logits' spread, ``R = max_n |y_n - mu|``, is below
     ``4 _floor``. Then sigma > reach / 26 (f32): ``m xbar - x`` from a centred ``xbar`` loses at
     most ~26 ulps, and few logits fall below the floor (the plain softmax stays fast)."""
-    reach = (x - m * prep.mu).norm(dim=1, keepdim=True) + m * prep.table[0].max().sqrt()  # (n, 1)
+    xc, big = _spread(prep, x, m)
+    reach = xc + big  # (n, 1)
     return bool(((reach * reach) / (2 * var)).max() < 4 * _floor(x.dtype))
 
 
@@ -611,7 +618,7 @@ def truncated(prep: Prepared, logits: Tensor, x: Tensor, m, m1, var, out: Tensor
     res, ok = _certify(prep, idx, second, x, m, m1, var)
     out[ok] = res[ok]
     todo = ~ok
-    if n_data > 1 and bool(todo.any()):
+    if bool(todo.any()):
         rest = todo.nonzero()[:, 0]
         vals, idx = logits[rest].topk(min(_TOPK, n_data), dim=1)  # (r', K), sorted
         res, ok = _certify(prep, idx, vals[:, -1:], x[rest], *(v[rest] for v in (m, m1, var)))
@@ -632,19 +639,19 @@ def _top_two(logits: Tensor) -> tuple[Tensor, Tensor]:
     (r, n_data), width = logits.shape, min(_CHUNK, logits.shape[1])
     if n_data == 1:  # one column: nothing else
         return logits.new_zeros((r, 1), dtype=torch.long), logits.new_full((r, 1), -math.inf)
-    q = -(-n_data // width)  # chunks
-    full = n_data // width * width
-    heads = [logits[:, :full].unflatten(1, (n_data // width, width)).amax(2)]  # (r, full / width)
+    whole = n_data // width  # chunks of full width
+    full = whole * width
+    heads = [logits[:, :full].unflatten(1, (whole, width)).amax(2)]  # (r, whole)
     if full < n_data:  # the last, shorter chunk
         heads.append(logits[:, full:].amax(1, keepdim=True))
-    heads = torch.cat(heads, 1)  # (r, q)
+    heads = torch.cat(heads, 1)  # (r, chunks)
     chunk = heads.argmax(1, keepdim=True)  # (r, 1)
     cols = chunk * width + torch.arange(width, device=logits.device)  # (r, width)
     inside = cols < n_data
     vals = logits.gather(1, cols.clamp_max(n_data - 1)).masked_fill_(~inside, -math.inf)
     two, pos = vals.topk(2, dim=1)  # (r, 2): the top chunk's two largest
-    others = heads.scatter(1, chunk, -math.inf).amax(1, keepdim=True) if q > 1 else None
-    second = two[:, 1:] if others is None else torch.maximum(two[:, 1:], others)
+    others = heads.scatter(1, chunk, -math.inf).amax(1, keepdim=True)  # -inf for one chunk
+    second = torch.maximum(two[:, 1:], others)
     return cols.gather(1, pos[:, :1]), second
 
 
@@ -661,12 +668,8 @@ def _certify(prep: Prepared, idx: Tensor, bound: Tensor, x: Tensor, m, m1, var):
     ys = (prep.data if prep.source is None else prep.source)[idx]  # (r, K, d)
     diff = _anchor(ys, x.to(ys.dtype)[:, None], m1.to(ys.dtype)[:, :, None])  # m y_n - x
     exact = -(diff * diff).sum(-1) / (2 * var.to(ys.dtype))  # (r, K)
-    if idx.shape[1] == 1:  # one candidate: its weight is 1
-        res = diff[:, 0].to(x.dtype)
-    else:
-        res = (torch.softmax(exact, 1)[:, None] @ diff)[:, 0].to(x.dtype)  # (r, d)
-    xc = (x - m * prep.mu).norm(dim=1, keepdim=True)  # (r, 1)
-    big = m * prep.table[0].max().sqrt()  # m R
+    res = (torch.softmax(exact, 1)[:, None] @ diff)[:, 0].to(x.dtype)  # (r, d)
+    xc, big = _spread(prep, x, m)  # (r, 1), m R
     shift = xc * xc / (2 * var)  # product logits = exact ones + shift
     delta = (d + 2) * eps * (xc * big + big * big / 2) / var + 4 * eps * shift
     gap = bound - shift + delta - exact.max(1, keepdim=True).values.to(x.dtype)
